@@ -1,0 +1,381 @@
+"""SoftmaxRegression: the scikit-learn estimator."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from . import _loss
+from ._solver import SoftmaxObjective, minimize_lbfgs
+from ._targets import (
+    check_probability_rows,
+    class_mass,
+    class_weight_vector,
+    encode_labels,
+    smooth,
+)
+
+__all__ = ["SoftmaxRegression"]
+
+
+class SoftmaxRegression(ClassifierMixin, BaseEstimator):
+    """Softmax (multinomial logistic) regression fitted to the exact optimum.
+
+    Minimises the weighted mean cross-entropy of the softmax of ``X @ W.T + b``
+    plus an L2 penalty on ``W`` (never on ``b``)::
+
+        f(W, b) = 1/S sum_i s_i CE_i + ||W||_F^2 / (2 C S),   S = sum_i s_i,
+
+    with ``s_i`` the sample weight times the class weight.  The cross-entropy
+    is computed through the max-shifted log-softmax, so it is exact for any
+    finite scores.  The fit runs scipy's L-BFGS on a diagonal preconditioning
+    of the same objective (features rescaled and centred implicitly, the
+    penalty carried through exactly), which reaches the optimum on unscaled
+    data without changing the model.
+
+    For three or more classes this is the objective of
+    ``LogisticRegression(C=C)``; for two classes, that of
+    ``LogisticRegression(C=2 * C)`` (see Notes).
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse regularisation strength, in ``(0, inf]``; ``np.inf`` means no
+        penalty.
+    fit_intercept : bool, default=True
+        Whether to fit the (unpenalised) intercepts ``b``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights for classes, multiplied into the sample weights.  "balanced"
+        uses ``S / (K * S_k)`` with ``S_k`` the class's total sample weight.
+        With soft targets a row's weight is multiplied by ``sum_k Y_ik cw_k``.
+    label_smoothing : float in [0, 1), default=0.0
+        Fit the targets ``(1 - label_smoothing) * Y + label_smoothing / K``
+        instead of ``Y`` (one-hot rows for labels).
+    max_iter : int, default=1000
+        Maximum number of L-BFGS iterations.
+    tol : float, default=1e-6
+        Stop when the largest absolute component of the gradient, measured in
+        the preconditioned coordinates (coefficients per standardised feature),
+        is at most ``tol``.  This is scale-free and bounds the objective gap
+        (roughly ``tol**2 / 2`` divided by the curvature).  For float32 data the
+        criterion is floored at ``1e-4`` (float32 rounding).
+    warm_start : bool, default=False
+        Start from the previous solution when the classes are the same.
+    verbose : int, default=0
+        Print the objective and the gradient norm at every iteration.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        For two classes, the log-odds weights ``W_1 - W_0`` of ``classes_[1]``;
+        otherwise the centred coefficients (``coef_.sum(axis=0) == 0``).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts, in the same convention as ``coef_``.
+    n_iter_ : int
+        Number of L-BFGS iterations of the last fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : The same objective, fitted
+        without preconditioning.
+
+    Notes
+    -----
+    The softmax does not change when one vector is added to every row of ``W``
+    (and one constant to every ``b_k``).  The penalty makes the optimum
+    centred; results are reported in the centred gauge ``sum_k W_k = 0``,
+    ``sum_k b_k = 0`` in every case.  For two classes this gives
+    ``W_0 = -W_1``, so the penalty is ``||W_1 - W_0||^2 / 4C``: the objective of
+    ``LogisticRegression(C=2C)`` on the log-odds coefficients.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_softmax import SoftmaxRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxRegression(C=10.0).fit(X, y)
+    >>> clf.predict(X[:2])
+    array([0, 0])
+    >>> clf.predict_proba(X[:1]).round(3)
+    array([[0.996, 0.004, 0.   ]])
+    >>> float(round(clf.score(X, y), 3))
+    0.98
+    """
+
+    _parameter_constraints = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "fit_intercept": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        C=1.0,
+        *,
+        fit_intercept=True,
+        class_weight=None,
+        label_smoothing=0.0,
+        max_iter=1000,
+        tol=1e-6,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- fitting -------------------------------------------------------------
+    def _validate_targets(self, X, y, classes):
+        """Return ``(classes, target)``: labels -> indices, soft rows -> floats."""
+        if _target_columns(y) > 1:
+            X, Y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                dtype=[np.float64, np.float32],
+                multi_output=True,
+                y_numeric=True,
+            )
+            Y = np.asarray(Y, dtype=np.float64)
+            if np.all((Y == 0) | (Y == 1)) and np.any(Y.sum(axis=1) != 1):
+                raise ValueError(
+                    "y looks like a multilabel indicator matrix (0/1 rows not "
+                    "summing to 1); multilabel targets are not supported. Pass "
+                    "1-D labels, or rows of class probabilities."
+                )
+            check_probability_rows(Y, "y (class probabilities)")
+            K = Y.shape[1]
+            classes = np.arange(K) if classes is None else np.asarray(classes)
+            if classes.shape != (K,) or np.unique(classes).shape[0] != K:
+                raise ValueError(
+                    f"classes must name the {K} columns of y with distinct "
+                    f"labels; got {classes!r}."
+                )
+            return X, classes, Y
+        if classes is not None:
+            raise ValueError("classes= is only used with (n, K) probability targets.")
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+        )
+        check_classification_targets(y)
+        classes, y_index = encode_labels(y)
+        return X, classes, y_index
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, *, classes=None):
+        """Fit the model to labels or class-probability rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; CSR or CSC sparse, float32 kept as float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels, or rows of class probabilities (soft targets) that
+            are non-negative and sum to 1 (within 1e-4).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; integer weights equal repeated rows.
+        classes : array-like of shape (n_classes,), default=None
+            Labels of the columns of probability targets (default
+            ``np.arange(n_classes)``); only with 2-D ``y``.
+
+        Returns
+        -------
+        self : SoftmaxRegression
+            The fitted estimator.
+        """
+        if _target_columns(y) == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples,), for example "
+                "using ravel().",
+                DataConversionWarning,
+                stacklevel=2,
+            )
+            y = column_or_1d(y)
+        X, classes, target = self._validate_targets(X, y, classes)
+        K = classes.shape[0]
+        sw = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        target = smooth(target, K, self.label_smoothing)
+        mass = class_mass(target, K, sw)
+        cw = class_weight_vector(self.class_weight, classes, mass)
+        if target.ndim == 1:
+            s = sw * cw[target]
+        else:
+            s = sw * (target @ cw)
+        S = s.sum()
+        n_positive = np.count_nonzero(class_mass(target, K, s) > 0)
+        if K < 2 or n_positive < 2:
+            raise ValueError(
+                "SoftmaxRegression needs samples of at least 2 classes with "
+                f"positive weight; got {n_positive} class(es) "
+                f"among the labels {classes.tolist()[:10]}."
+            )
+        if not np.isfinite(S):
+            raise ValueError("The sum of sample_weight (times class_weight) overflows.")
+
+        objective = SoftmaxObjective(
+            X,
+            target,
+            s / S,
+            K,
+            alpha=1.0 / (self.C * S),
+            fit_intercept=self.fit_intercept,
+        )
+        theta0 = objective.initial()
+        if self.warm_start and hasattr(self, "coef_"):
+            if np.array_equal(getattr(self, "classes_", None), classes):
+                theta0 = objective.pack(*self._full_parameters())
+        tol = max(self.tol, _TOL_FLOOR.get(X.dtype.type, 0.0))
+        result = minimize_lbfgs(
+            objective, theta0, tol=tol, max_iter=self.max_iter, verbose=self.verbose
+        )
+        if not result.converged:
+            warnings.warn(
+                f"SoftmaxRegression did not converge: after {result.n_iter} "
+                f"iterations the gradient's max-norm is {result.grad_max:.3g} > "
+                f"tol={tol:g} ({result.message}). Increase max_iter, or for "
+                "separable data with C=inf note that no finite optimum exists.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+
+        W = result.W - result.W.mean(axis=0)
+        b = np.zeros(K) if result.b is None else result.b - result.b.mean()
+        if K == 2:
+            W, b = W[1:] - W[:1], b[1:] - b[:1]
+        self.classes_ = classes
+        self.coef_ = W.astype(X.dtype)
+        self.intercept_ = b.astype(X.dtype)
+        self.n_iter_ = result.n_iter
+        return self
+
+    def _full_parameters(self):
+        """(K, d) coefficients and (K,) intercepts of the fitted model."""
+        W = self.coef_.astype(np.float64)
+        b = self.intercept_.astype(np.float64)
+        if W.shape[0] == 1:  # binary: log-odds split symmetrically
+            W = np.vstack([-W / 2, W / 2])
+            b = np.concatenate([-b / 2, b / 2])
+        return W, b
+
+    # -- prediction ----------------------------------------------------------
+    def decision_function(self, X):
+        """Class scores ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the log-odds of ``classes_[1]``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        dtype = self.coef_.dtype if X.dtype == np.float64 else X.dtype
+        scores = safe_sparse_dot(X, self.coef_.T.astype(dtype), dense_output=True)
+        scores = np.asarray(scores) + self.intercept_.astype(dtype)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict_log_proba(self, X):
+        """Log of class probabilities: the log-softmax of the scores.
+
+        Exact where ``log(predict_proba(X))`` would underflow to ``-inf``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            scores = np.column_stack([np.zeros_like(scores), scores])
+        return _loss.log_softmax(scores)
+
+    def predict_proba(self, X):
+        """Class probabilities ``exp(predict_log_proba(X))``; rows sum to 1.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]
+
+
+def _target_columns(y):
+    """Number of columns of a 2-D ``y``; 0 for 1-D (or missing) targets."""
+    if y is None:
+        return 0
+    shape = np.shape(np.asarray(y))
+    return shape[1] if len(shape) == 2 else 0
+
+
+# Float32 gradients carry rounding of ~1e-7 times the sum of |terms|; below
+# this floor the criterion would only measure noise.
+_TOL_FLOOR = {np.float32: 1e-4}

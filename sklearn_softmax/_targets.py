@@ -1,0 +1,231 @@
+"""Targets: labels or class-probability rows -> one target array.
+
+A *target* (see ``_loss``) is either a 1-D integer array of class indices or an
+(n, K) float array whose rows are probability distributions.  This module turns
+what users pass (labels of any hashable type, soft rows, label smoothing, class
+weights) into that form.  No estimator state.
+"""
+
+import numpy as np
+
+__all__ = [
+    "encode_labels",
+    "check_probability_rows",
+    "smooth",
+    "class_mass",
+    "class_weight_vector",
+]
+
+# Rows of soft targets / predicted probabilities must sum to 1 within this
+# absolute tolerance (float32 round-off on K <= 10^4 classes stays well inside).
+ROW_SUM_ATOL = 1e-4
+
+
+def encode_labels(y, labels=None):
+    """Map labels to class indices ``0..K-1``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Labels of any sortable type.
+    labels : array-like of shape (K,), default=None
+        The classes in column order; default: the sorted unique values of ``y``.
+
+    Returns
+    -------
+    classes : ndarray of shape (K,)
+    y_index : ndarray of shape (n,) of intp
+
+    Raises
+    ------
+    ValueError
+        If ``y`` holds a label missing from ``labels``, or ``labels`` repeats one.
+
+    Examples
+    --------
+    >>> encode_labels(["b", "a", "b"])
+    (array(['a', 'b'], dtype='<U1'), array([1, 0, 1]))
+    >>> encode_labels([3, 1], labels=[3, 2, 1])[1]
+    array([0, 2])
+    """
+    y = np.asarray(y)
+    if labels is None:
+        classes, y_index = np.unique(y, return_inverse=True)
+        return classes, y_index.reshape(-1).astype(np.intp, copy=False)
+    classes = np.asarray(labels)
+    if classes.ndim != 1:
+        raise ValueError(f"labels must be 1-D; got shape {classes.shape}.")
+    if np.unique(classes).shape[0] != classes.shape[0]:
+        raise ValueError("labels must not contain duplicates.")
+    order = np.argsort(classes, kind="stable")
+    pos = np.searchsorted(classes, y, sorter=order)
+    pos = np.clip(pos, 0, classes.shape[0] - 1)
+    y_index = order[pos]
+    missing = classes[y_index] != y
+    if np.any(missing):
+        absent = np.unique(y[missing])
+        raise ValueError(
+            f"y contains labels not in labels=: {absent.tolist()[:10]}; "
+            f"labels is {classes.tolist()[:20]}."
+        )
+    return classes, y_index.astype(np.intp, copy=False)
+
+
+def check_probability_rows(P, name, *, atol=ROW_SUM_ATOL):
+    """Check that ``P`` is an (n, K) array of probability rows.
+
+    Parameters
+    ----------
+    P : ndarray of shape (n, K)
+        Candidate probability rows (float).
+    name : str
+        What to call ``P`` in error messages.
+    atol : float, default=ROW_SUM_ATOL
+        Tolerance on each row sum.
+
+    Returns
+    -------
+    P : ndarray
+        The same array, unchanged (never renormalised).
+
+    Raises
+    ------
+    ValueError
+        Naming the problem: NaN or inf, negative entries, entries above 1, rows
+        not summing to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_probability_rows(np.array([[0.2, 0.8]]), "y_prob")
+    array([[0.2, 0.8]])
+    >>> check_probability_rows(np.array([[0.2, 0.7]]), "y_prob")
+    Traceback (most recent call last):
+    ...
+    ValueError: Rows of y_prob must sum to 1 (within 0.0001); row 0 sums to 0.9.
+    """
+    if not np.all(np.isfinite(P)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    if np.any(P < 0):
+        raise ValueError(f"{name} contains negative values.")
+    if np.any(P > 1 + atol):
+        raise ValueError(f"{name} contains probabilities greater than 1.")
+    sums = P.sum(axis=1, dtype=np.float64)
+    bad = np.flatnonzero(np.abs(sums - 1) > atol)
+    if bad.size:
+        i = bad[0]
+        raise ValueError(
+            f"Rows of {name} must sum to 1 (within {atol}); "
+            f"row {i} sums to {sums[i]:.6g}."
+        )
+    return P
+
+
+def smooth(target, n_classes, epsilon):
+    """Label smoothing: ``(1 - epsilon) * Y + epsilon / K``.
+
+    Parameters
+    ----------
+    target : ndarray of shape (n,) of int, or of shape (n, K)
+        Class indices or probability rows.
+    n_classes : int
+    epsilon : float in [0, 1)
+
+    Returns
+    -------
+    target : ndarray
+        Unchanged when ``epsilon == 0``; otherwise new (n, K) float64 rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> smooth(np.array([1]), 2, 0.2)
+    array([[0.1, 0.9]])
+    """
+    if epsilon == 0:
+        return target
+    if target.ndim == 1:
+        Y = np.zeros((target.shape[0], n_classes))
+        Y[np.arange(target.shape[0]), target] = 1.0
+    else:
+        Y = np.asarray(target, dtype=np.float64)
+    return (1.0 - epsilon) * Y + epsilon / n_classes
+
+
+def class_mass(target, n_classes, weights):
+    """Weighted mass of each class: ``sum_i w_i Y_ik``.
+
+    Parameters
+    ----------
+    target : ndarray of shape (n,) of int, or of shape (n, K)
+    n_classes : int
+    weights : ndarray of shape (n,)
+
+    Returns
+    -------
+    mass : ndarray of shape (K,), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class_mass(np.array([0, 1, 1]), 3, np.array([1.0, 2.0, 0.5]))
+    array([1. , 2.5, 0. ])
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if target.ndim == 1:
+        return np.bincount(target, weights=weights, minlength=n_classes)
+    return weights @ np.asarray(target, dtype=np.float64)
+
+
+def class_weight_vector(class_weight, classes, mass):
+    """Per-class weights from scikit-learn's ``class_weight`` parameter.
+
+    Parameters
+    ----------
+    class_weight : None, "balanced" or dict
+        ``"balanced"``: ``sum(mass) / (K * mass_k)``, the classes counted with
+        the sample weights (as scikit-learn does).  A dict maps labels to
+        weights; labels it omits weigh 1.
+    classes : ndarray of shape (K,)
+    mass : ndarray of shape (K,)
+        Weighted class masses (see :func:`class_mass`).
+
+    Returns
+    -------
+    cw : ndarray of shape (K,), float64
+
+    Raises
+    ------
+    ValueError
+        If the dict names labels that are not classes, or gives a negative or
+        non-finite weight.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class_weight_vector("balanced", np.array([0, 1]), np.array([3.0, 1.0]))
+    array([0.66666667, 2.        ])
+    >>> class_weight_vector({1: 5}, np.array([0, 1]), np.array([3.0, 1.0]))
+    array([1., 5.])
+    """
+    K = classes.shape[0]
+    if class_weight is None:
+        return np.ones(K)
+    if isinstance(class_weight, str):  # "balanced", checked by the constraints
+        with np.errstate(divide="ignore"):
+            cw = mass.sum() / (K * mass)
+        # A class with no mass has no rows to weigh; keep its weight finite.
+        return np.where(mass > 0, cw, 1.0)
+    lookup = {c: i for i, c in enumerate(classes.tolist())}
+    unknown = [k for k in class_weight if k not in lookup]
+    if unknown:
+        raise ValueError(
+            f"class_weight names labels that are not in y: {unknown}; "
+            f"the classes are {classes.tolist()}."
+        )
+    cw = np.ones(K)
+    for label, value in class_weight.items():
+        cw[lookup[label]] = value
+    if not np.all(np.isfinite(cw)) or np.any(cw < 0):
+        raise ValueError("class_weight values must be finite and non-negative.")
+    return cw
