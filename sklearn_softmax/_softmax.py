@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _loss
-from ._solver import SoftmaxObjective, minimize_lbfgs
+from ._solver import SoftmaxObjective, minimize_lbfgs, minimize_newton_cg
 from ._targets import (
     check_probability_rows,
     class_mass,
@@ -62,14 +62,24 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     label_smoothing : float in [0, 1), default=0.0
         Fit the targets ``(1 - label_smoothing) * Y + label_smoothing / K``
         instead of ``Y`` (one-hot rows for labels).
+    solver : {"auto", "lbfgs", "newton-cg"}, default="auto"
+        "lbfgs": scipy's L-BFGS-B.  "newton-cg": truncated Newton on exact
+        Hessian-vector products, robust on ill-conditioned problems.  "auto":
+        Newton-CG when one evaluation is cheap (``n * d * K <= 1e7``), else
+        L-BFGS.  Both run in the same preconditioned coordinates and stop on
+        the same rule (see ``tol``).
     max_iter : int, default=1000
-        Maximum number of L-BFGS iterations.
+        Maximum number of iterations (L-BFGS steps or Newton steps).
     tol : float, default=1e-6
         Stop when the largest absolute component of the gradient, measured in
-        the preconditioned coordinates (coefficients per standardised feature),
-        is at most ``tol``.  This is scale-free and bounds the objective gap
-        (roughly ``tol**2 / 2`` divided by the curvature).  For float32 data the
-        criterion is floored at ``1e-4`` (float32 rounding).
+        the preconditioned coordinates (coefficients per standardised
+        feature), is at most ``tol * min(1, sqrt(f))`` with ``f`` the
+        objective.  It does not depend on how the columns of ``X`` are scaled,
+        and since the gap ``f - f*`` is about ``|grad|^2 / 2`` over the
+        curvature, it keeps the *relative* gap near ``tol**2`` even when the
+        loss is tiny.  This is not L-BFGS's relative-decrease test, which stops
+        while the gradient is still large.  For float32 data ``tol`` is
+        floored at ``1e-4`` (float32 rounding).
     warm_start : bool, default=False
         Start from the previous solution when the classes are the same.
     verbose : int, default=0
@@ -120,10 +130,11 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "C": [Interval(Real, 0, None, closed="neither")],
+        "C": [Interval(Real, 0, None, closed="right")],
         "fit_intercept": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "solver": [StrOptions({"auto", "lbfgs", "newton-cg"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "warm_start": ["boolean"],
@@ -137,6 +148,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         fit_intercept=True,
         class_weight=None,
         label_smoothing=0.0,
+        solver="auto",
         max_iter=1000,
         tol=1e-6,
         warm_start=False,
@@ -146,6 +158,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+        self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -265,15 +278,43 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             if np.array_equal(getattr(self, "classes_", None), classes):
                 theta0 = objective.pack(*self._full_parameters())
         tol = max(self.tol, _TOL_FLOOR.get(X.dtype.type, 0.0))
-        result = minimize_lbfgs(
+        solver = self.solver
+        if solver == "auto":
+            solver = (
+                "newton-cg"
+                if X.shape[0] * X.shape[1] * K <= _AUTO_NEWTON_WORK
+                else "lbfgs"
+            )
+        minimize = minimize_newton_cg if solver == "newton-cg" else minimize_lbfgs
+        result = minimize(
             objective, theta0, tol=tol, max_iter=self.max_iter, verbose=self.verbose
         )
         if not result.converged:
+            if result.n_iter >= self.max_iter:
+                why = "Increase max_iter"
+            else:
+                why = (
+                    "The objective stopped decreasing before the gradient met tol; "
+                    "tol may be below what float rounding of the objective resolves"
+                )
             warnings.warn(
                 f"SoftmaxRegression did not converge: after {result.n_iter} "
                 f"iterations the gradient's max-norm is {result.grad_max:.3g} > "
-                f"tol={tol:g} ({result.message}). Increase max_iter, or for "
-                "separable data with C=inf note that no finite optimum exists.",
+                f"{result.threshold:.3g} = tol * min(1, sqrt(loss)) with tol={tol:g} "
+                f"({result.message}). {why}; for separable data "
+                "with C=inf no finite optimum exists.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        elif self.C == np.inf and _separates(X, target, s, result.W, result.b):
+            # The gradient can fall below tol on the way to infinity: there the
+            # loss itself is below tol. Scaling (W, b) up lowers it further, so
+            # the point returned is no optimum.
+            warnings.warn(
+                "SoftmaxRegression did not converge: the training data are "
+                "perfectly separated by the fitted model and C=inf, so no finite "
+                f"optimum exists (the gradient met tol={tol:g} only because the "
+                "loss is nearly 0). Use a finite C.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
@@ -370,6 +411,28 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[index]
 
 
+def _separates(X, target, weights, W, b):
+    """Whether ``(W, b)`` puts every weighted hard-labelled row strictly on its class.
+
+    Only hard targets (indices, or one-hot rows) can be separated; a row with
+    probability mass on two classes has a finite optimum along any direction.
+    """
+    rows = weights > 0
+    if target.ndim == 2:
+        if not np.all(target[rows].max(axis=1) == 1.0):
+            return False
+        target = target.argmax(axis=1)
+    Z = safe_sparse_dot(X, W.T.astype(X.dtype), dense_output=True)
+    Z = np.asarray(Z, dtype=np.float64)
+    if b is not None:
+        Z += b
+    Z, target = Z[rows], target[rows]
+    idx = np.arange(Z.shape[0])
+    true = Z[idx, target]
+    Z[idx, target] = -np.inf
+    return bool(np.all(true > Z.max(axis=1)))
+
+
 def _target_columns(y):
     """Number of columns of a 2-D ``y``; 0 for 1-D (or missing) targets."""
     if y is None:
@@ -377,6 +440,11 @@ def _target_columns(y):
     shape = np.shape(np.asarray(y))
     return shape[1] if len(shape) == 2 else 0
 
+
+# "auto" takes Newton-CG below this many multiply-adds per evaluation (n * d * K):
+# there evaluations are cheap and Newton is robust to ill-conditioning (nearly
+# separable data, weak penalties) where L-BFGS needs thousands of iterations.
+_AUTO_NEWTON_WORK = 10_000_000
 
 # Float32 gradients carry rounding of ~1e-7 times the sum of |terms|; below
 # this floor the criterion would only measure noise.
