@@ -124,7 +124,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     >>> clf.predict(X[:2])
     array([0, 0])
     >>> clf.predict_proba(X[:1]).round(3)
-    array([[0.996, 0.004, 0.   ]])
+    array([[0.997, 0.003, 0.   ]])
     >>> float(round(clf.score(X, y), 3))
     0.98
     """

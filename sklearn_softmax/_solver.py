@@ -95,7 +95,7 @@ class RowBlocks:
     --------
     >>> import numpy as np
     >>> blocks = RowBlocks(np.ones((5, 2)), [np.arange(5.0)], n_classes=2)
-    >>> blocks.map_sum(lambda X, a: (X.sum(), a.sum()))
+    >>> blocks.map_sum(lambda X, a: (float(X.sum()), float(a.sum())))
     (10.0, 10.0)
     """
 
