@@ -200,6 +200,12 @@ class SoftmaxObjective:
     n_threads : int, default=None
     precondition : bool, default=True
         False gives plain coordinates (``D = 1``, ``mu = 0``), for tests.
+    blocks : object, default=None
+        Replaces the in-memory :class:`RowBlocks` built from ``X``, ``target``
+        and ``weights`` (which are then only used for their dtype and shape):
+        anything with the same ``map``, ``map_sum`` and context-manager
+        interface over ``(X, target, weights)`` row blocks, e.g. the Dask
+        wing's blocks living on workers.
     """
 
     def __init__(
@@ -213,17 +219,24 @@ class SoftmaxObjective:
         fit_intercept,
         n_threads=None,
         precondition=True,
+        blocks=None,
     ):
         self.dtype = X.dtype
         self.n_classes = K = n_classes
         self.n_features = d = X.shape[1]
         self.alpha = alpha
         self.fit_intercept = fit_intercept
-        self.blocks = RowBlocks(X, [target, weights], K, n_threads)
-        self.prior = class_mass(target, K, weights) / weights.sum()
-        if precondition:
-            with self.blocks:
+        if blocks is None:
+            blocks = RowBlocks(X, [target, weights], K, n_threads)
+        self.blocks = blocks
+        with self.blocks:
+            mass, total = self.blocks.map_sum(
+                lambda X, t, w: (class_mass(t, K, w), w.sum(dtype=np.float64))
+            )
+            self.prior = mass / total
+            if precondition:
                 self.mu, var = feature_moments(self.blocks, center=fit_intercept)
+        if precondition:
             pq = self.prior * (1.0 - self.prior)
             D = np.sqrt(pq[:, None] * var[None, :] + alpha)
             self.D = np.where(D > 0, D, 1.0)
