@@ -18,7 +18,11 @@ from sklearn.model_selection import train_test_split
 from . import SoftmaxRegression
 from .metrics import cross_entropy
 
-DATASETS = {"digits": load_digits, "wine": load_wine, "breast_cancer": load_breast_cancer}
+DATASETS = {
+    "digits": load_digits,
+    "wine": load_wine,
+    "breast_cancer": load_breast_cancer,
+}
 
 
 def _fit(model, X, y):
@@ -58,10 +62,14 @@ def main(argv=None):
             X, y, test_size=0.25, random_state=0, stratify=y
         )
         K = len(np.unique(y))
-        print(f"\n{name}: {X.shape[0]} samples, {X.shape[1]} features, {K} classes"
-              " (unscaled)")
-        print(f"{'model':<34}{'time s':>8}{'iters':>7}{'objective':>14}"
-              f"{'test acc':>10}{'test CE':>10}  converged")
+        print(
+            f"\n{name}: {X.shape[0]} samples, {X.shape[1]} features, {K} classes"
+            " (unscaled)"
+        )
+        print(
+            f"{'model':<34}{'time s':>8}{'iters':>7}{'objective':>14}"
+            f"{'test acc':>10}{'test CE':>10}  converged"
+        )
         models = [
             (f"SoftmaxRegression(C={args.C:g})", SoftmaxRegression(C=args.C)),
             # same objective: C for 3+ classes, 2C for two (DESIGN §3)
@@ -76,8 +84,11 @@ def main(argv=None):
             obj = _objective(model, X_train, y_train, args.C)
             acc = model.score(X_test, y_test)
             ce = cross_entropy(y_test, model.predict_proba(X_test))
-            print(f"{label:<34}{seconds:>8.3f}{n_iter:>7d}{obj:>14.8f}"
-                  f"{acc:>10.4f}{ce:>10.4f}  {'no (ConvergenceWarning)' if warned else 'yes'}")
+            status = "no (ConvergenceWarning)" if warned else "yes"
+            print(
+                f"{label:<34}{seconds:>8.3f}{n_iter:>7d}{obj:>14.8f}"
+                f"{acc:>10.4f}{ce:>10.4f}  {status}"
+            )
 
 
 if __name__ == "__main__":

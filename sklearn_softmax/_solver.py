@@ -444,16 +444,21 @@ def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=20
     backtracks from the full step until the Armijo condition holds.
     """
     theta = theta0.copy()
-    eps = np.finfo(np.float64).eps
+    # The loss carries the rounding of the data's dtype (float32 exps).
+    eps = np.finfo(objective.dtype).eps
     message = "max_iter reached"
-    n_iter = 0
+    n_iter = stalled = 0
     with threadpool_limits(limits=1, user_api="blas"), objective.blocks:
         f, g = objective.loss_grad(theta)
+        best = np.abs(g).max()
         while True:
             if np.abs(g).max() <= stop_threshold(tol, f):
                 message = "converged"
                 break
             if n_iter >= max_iter:
+                break
+            if stalled >= 5:
+                message = "no progress in 5 iterations (rounding level reached)"
                 break
             gnorm = np.linalg.norm(g)
             hessp = objective.hessian_at(theta)
@@ -475,6 +480,9 @@ def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=20
             n_iter += 1
             theta = theta + step * p
             f, g = f_new, g_new
+            gmax = np.abs(g).max()
+            stalled = stalled + 1 if gmax > 0.9 * best else 0
+            best = min(best, gmax)
             if verbose:
                 _progress(n_iter, f, g)
     return _result(objective, theta, f, g, n_iter, tol, message)
