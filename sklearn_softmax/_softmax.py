@@ -238,6 +238,10 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self : SoftmaxRegression
             The fitted estimator.
         """
+        if _is_dask(X):  # distributed fit on the cluster (sklearn_softmax.dask)
+            from .dask import _fit_dask
+
+            return _fit_dask(self, X, y, sample_weight, classes=classes)
         if _target_columns(y) == 1:
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected. "
@@ -286,12 +290,26 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             alpha=1.0 / (self.C * S),
             fit_intercept=self.fit_intercept,
         )
+        return self._fit_objective(
+            objective, classes, X.shape[0], lambda W, b: _separates(X, target, s, W, b)
+        )
+
+    def _fit_objective(self, objective, classes, n_samples, separates):
+        """Solve ``objective``, warn if needed, set the fitted attributes.
+
+        Shared by the in-memory fit and the Dask wing (whose ``objective``
+        keeps its row blocks on workers), so warm start, solver choice,
+        convergence warnings, the gauge and the binary contract exist once.
+        ``separates(W, b)`` says whether the solution separates the training
+        data; it is asked only when ``C=inf``.
+        """
+        K = classes.shape[0]
         theta0 = objective.initial()
         if (
             self.warm_start
             and hasattr(self, "coef_")
             and np.array_equal(getattr(self, "classes_", None), classes)
-            and self.coef_.shape[1] == X.shape[1]
+            and self.coef_.shape[1] == objective.n_features
         ):
             # same classes and features: start from the previous solution
             theta0 = objective.pack(*self._full_parameters())
@@ -299,12 +317,12 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         if solver == "auto":
             solver = (
                 "newton-cg"
-                if X.shape[0] * X.shape[1] * K <= _AUTO_NEWTON_WORK
+                if n_samples * objective.n_features * K <= _AUTO_NEWTON_WORK
                 else "lbfgs"
             )
         minimize = minimize_newton_cg if solver == "newton-cg" else minimize_lbfgs
         tol = self.tol
-        if X.dtype == np.float32:
+        if objective.dtype == np.float32:
             tol = max(tol, _FLOAT32_TOL_FLOOR[solver])
         result = minimize(
             objective, theta0, tol=tol, max_iter=self.max_iter, verbose=self.verbose
@@ -324,9 +342,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
                 f"({result.message}). {why}; for separable data "
                 "with C=inf no finite optimum exists.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        elif self.C == np.inf and _separates(X, target, s, result.W, result.b):
+        elif self.C == np.inf and separates(result.W, result.b):
             # The gradient can fall below tol on the way to infinity: there the
             # loss itself is below tol. Scaling (W, b) up lowers it further, so
             # the point returned is no optimum.
@@ -336,7 +354,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
                 f"optimum exists (the gradient met tol={tol:g} only because the "
                 "loss is nearly 0). Use a finite C.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
 
         W = result.W - result.W.mean(axis=0)
@@ -344,8 +362,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         if K == 2:
             W, b = W[1:] - W[:1], b[1:] - b[:1]
         self.classes_ = classes
-        self.coef_ = W.astype(X.dtype)
-        self.intercept_ = b.astype(X.dtype)
+        self.coef_ = W.astype(objective.dtype)
+        self.intercept_ = b.astype(objective.dtype)
         self.n_iter_ = result.n_iter
         return self
 
@@ -371,6 +389,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, the log-odds of ``classes_[1]``.
         """
+        if _is_dask(X):
+            return _dask_blockwise(self, "decision_function", X)
         check_is_fitted(self)
         X = validate_data(
             self,
@@ -397,6 +417,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
+        if _is_dask(X):
+            return _dask_blockwise(self, "predict_log_proba", X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             scores = np.column_stack([np.zeros_like(scores), scores])
@@ -413,6 +435,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
+        if _is_dask(X):
+            return _dask_blockwise(self, "predict_proba", X)
         return np.exp(self.predict_log_proba(X))
 
     def predict(self, X):
@@ -426,9 +450,23 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
+        if _is_dask(X):
+            return _dask_blockwise(self, "predict", X)
         scores = self.decision_function(X)
         index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[index]
+
+
+def _is_dask(X):
+    """Whether ``X`` is a Dask collection (checked without importing Dask)."""
+    return type(X).__module__.split(".")[0] == "dask"
+
+
+def _dask_blockwise(estimator, method, X):
+    """``estimator.method(X)`` as a lazy Dask array, block by block."""
+    from .dask import _predict_dask
+
+    return _predict_dask(estimator, method, X)
 
 
 def _separates(X, target, weights, W, b):
