@@ -1,0 +1,373 @@
+"""The maths kernel (`_loss`) and the solver's objective (`_solver`) checked
+against finite differences and independent scipy references."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import log_softmax as scipy_log_softmax
+from scipy.special import softmax as scipy_softmax
+from scipy.special import xlogy
+
+from sklearn_softmax import _loss
+from sklearn_softmax._solver import SoftmaxObjective, minimize_lbfgs
+
+N, D, K = 9, 4, 3
+
+
+def _problem(seed=0, n=N, d=D, k=K):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    X[rng.random((n, d)) < 0.4] = 0.0  # zeros, so that CSR has structure
+    Wt = rng.normal(scale=0.7, size=(d, k))
+    b = rng.normal(size=k)
+    labels = rng.integers(0, k, size=n)
+    labels[:k] = np.arange(k)
+    soft = rng.dirichlet(np.full(k, 0.6), size=n)
+    soft[0] = np.eye(k)[1]  # a row with exact zeros
+    weights = rng.uniform(0.2, 3.0, size=n)
+    return X, Wt, b, labels, soft, weights
+
+
+def _flat_loss(X, target, weights, d, k, dtype=np.float64):
+    """Loss as a function of the flat vector (Wt.ravel(), b)."""
+
+    def f(theta):
+        Wt = theta[: d * k].reshape(d, k).astype(dtype)
+        b = theta[d * k :].astype(dtype)
+        return _loss.loss_gradient(X, Wt, b, target, weights)[0]
+
+    return f
+
+
+def _central_differences(f, theta, h):
+    grad = np.empty_like(theta)
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = h
+        grad[j] = (f(theta + e) - f(theta - e)) / (2 * h)
+    return grad
+
+
+def _flat_grad(gW, gb):
+    # gW is (K, d) = gradient w.r.t. W; the flat vector holds Wt = W.T
+    return np.concatenate([gW.T.ravel(), gb])
+
+
+def _reference_loss(X, Wt, b, target, weights):
+    """-sum_i w_i sum_k Y_ik log p_ik from scipy, with 0 log 0 = 0."""
+    Z = np.asarray(X @ Wt) + b
+    if target.ndim == 1:
+        return -np.sum(
+            weights * scipy_log_softmax(Z, axis=1)[np.arange(len(Z)), target]
+        )
+    return -np.sum(weights * xlogy(target, scipy_softmax(Z, axis=1)).sum(axis=1))
+
+
+# -- loss and gradient ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["labels", "soft"])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_loss_gradient_matches_finite_differences(kind, fmt):
+    X, Wt, b, labels, soft, weights = _problem()
+    target = labels if kind == "labels" else soft
+    Xf = sp.csr_matrix(X) if fmt == "csr" else X
+    loss, gW, gb = _loss.loss_gradient(Xf, Wt, b, target, weights)
+    assert gW.shape == (K, D) and gb.shape == (K,)
+    theta = np.concatenate([Wt.ravel(), b])
+    fd = _central_differences(_flat_loss(Xf, target, weights, D, K), theta, 1e-5)
+    # central differences: O(h^2) truncation + O(eps/h) rounding, ~1e-9 here
+    assert_allclose(_flat_grad(gW, gb), fd, rtol=1e-7, atol=1e-8)
+    assert loss == pytest.approx(_reference_loss(X, Wt, b, target, weights), rel=1e-13)
+
+
+def test_loss_gradient_float32_matches_float64_and_finite_differences():
+    X, Wt, b, labels, soft, weights = _problem(seed=3)
+    X32, Wt32, b32 = X.astype(np.float32), Wt.astype(np.float32), b.astype(np.float32)
+    for target in (labels, soft.astype(np.float32)):
+        loss32, gW32, gb32 = _loss.loss_gradient(X32, Wt32, b32, target, weights)
+        assert gW32.dtype == np.float64 and isinstance(loss32, float)
+        t64 = target.astype(np.float64) if target.ndim == 2 else target
+        loss64, gW64, gb64 = _loss.loss_gradient(
+            X32.astype(np.float64), Wt32.astype(np.float64), b32.astype(np.float64),
+            t64, weights,
+        )  # fmt: skip
+        # Stated float32 tolerance: scores rounded to ~6e-8 relative, summed
+        # over d=4 features and 9 rows of unit-size terms.
+        assert loss32 == pytest.approx(loss64, rel=1e-5)
+        assert_allclose(gW32, gW64, rtol=1e-5, atol=1e-5)
+        assert_allclose(gb32, gb64, rtol=1e-5, atol=1e-5)
+        # finite differences of the float32 loss need a large step (rounding
+        # ~1e-7 * |loss| / h); with h = 1e-2 both error terms are ~1e-4.
+        theta = np.concatenate([Wt32.ravel(), b32]).astype(np.float64)
+        f32 = _flat_loss(X32, target, weights, D, K, dtype=np.float32)
+        fd = _central_differences(f32, theta, 1e-2)
+        assert_allclose(_flat_grad(gW32, gb32), fd, rtol=2e-3, atol=2e-3)
+
+
+def test_loss_without_intercept_and_weights_scale_linearly():
+    X, Wt, b, labels, soft, weights = _problem(seed=1)
+    l1, gW1, gb1 = _loss.loss_gradient(X, Wt, None, soft, weights)
+    assert l1 == pytest.approx(_reference_loss(X, Wt, 0.0, soft, weights), rel=1e-13)
+    assert_allclose(gb1, _loss.loss_gradient(X, Wt, np.zeros(K), soft, weights)[2])
+    l3, gW3, gb3 = _loss.loss_gradient(X, Wt, None, soft, 3 * weights)
+    assert l3 == pytest.approx(3 * l1, rel=1e-13)
+    assert_allclose(gW3, 3 * gW1, rtol=1e-13)
+    # a zero weight removes the row exactly
+    w0 = weights.copy()
+    w0[4] = 0.0
+    keep = np.arange(N) != 4
+    lz, gWz, _ = _loss.loss_gradient(X, Wt, b, labels, w0)
+    lk, gWk, _ = _loss.loss_gradient(X[keep], Wt, b, labels[keep], weights[keep])
+    assert lz == pytest.approx(lk, rel=1e-13)
+    assert_allclose(gWz, gWk, rtol=1e-12, atol=1e-14)
+
+
+def test_one_hot_rows_equal_labels():
+    X, Wt, b, labels, _, weights = _problem(seed=2)
+    hard = _loss.loss_gradient(X, Wt, b, labels, weights)
+    onehot = _loss.loss_gradient(X, Wt, b, np.eye(K)[labels], weights)
+    assert hard[0] == pytest.approx(onehot[0], rel=1e-14)
+    assert_allclose(hard[1], onehot[1], rtol=1e-13, atol=1e-15)
+    assert_allclose(hard[2], onehot[2], rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["labels", "soft"])
+def test_loss_invariant_to_per_row_shift_of_scores(kind):
+    X, Wt, b, labels, soft, weights = _problem(seed=4)
+    target = labels if kind == "labels" else soft
+    v = np.array([5.0, -3.0, 0.5, 40.0])  # adds x_i . v to every score of row i
+    loss, gW, gb = _loss.loss_gradient(X, Wt, b, target, weights)
+    loss_s, gW_s, gb_s = _loss.loss_gradient(
+        X, Wt + v[:, None], b + 123.0, target, weights
+    )
+    assert loss_s == pytest.approx(loss, rel=1e-11)
+    assert_allclose(gW_s, gW, atol=1e-11)
+    assert_allclose(gb_s, gb, atol=1e-11)
+    Z = X @ Wt + b
+    shift = np.linspace(-1e3, 1e3, N)[:, None]
+    assert_allclose(_loss.log_softmax(Z + shift), _loss.log_softmax(Z), atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["labels", "soft"])
+def test_permuting_classes_permutes_gradient(kind):
+    X, Wt, b, labels, soft, weights = _problem(seed=5)
+    perm = np.array([2, 0, 1])  # new class j is old class perm[j]
+    inverse = np.argsort(perm)
+    if kind == "labels":
+        target, target_p = labels, inverse[labels]
+    else:
+        target, target_p = soft, soft[:, perm]
+    loss, gW, gb = _loss.loss_gradient(X, Wt, b, target, weights)
+    loss_p, gW_p, gb_p = _loss.loss_gradient(X, Wt[:, perm], b[perm], target_p, weights)
+    assert loss_p == pytest.approx(loss, rel=1e-14)
+    assert_allclose(gW_p, gW[perm], rtol=1e-13, atol=1e-15)
+    assert_allclose(gb_p, gb[perm], rtol=1e-13, atol=1e-15)
+
+
+def test_softmax_at_is_exp_log_softmax():
+    X, Wt, b, *_ = _problem(seed=6)
+    P = _loss.softmax_at(X, Wt, b)
+    assert_allclose(P, scipy_softmax(X @ Wt + b, axis=1), rtol=1e-14)
+    assert_allclose(P.sum(axis=1), 1.0, rtol=1e-15)
+    assert_allclose(_loss.softmax_at(X, Wt, None), scipy_softmax(X @ Wt, axis=1))
+
+
+# -- Hessian-vector product ----------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@pytest.mark.parametrize("kind", ["labels", "soft"])
+def test_hessp_matches_finite_differences_of_gradient(fmt, kind):
+    X, Wt, b, labels, soft, weights = _problem(seed=7)
+    target = labels if kind == "labels" else soft
+    Xf = sp.csr_matrix(X) if fmt == "csr" else X
+    rng = np.random.default_rng(8)
+    Vt, c = rng.normal(size=(D, K)), rng.normal(size=K)
+    P = _loss.softmax_at(Xf, Wt, b)
+    hW, hb = _loss.hessp(Xf, P, weights, Vt, c)
+    h = 1e-5
+    plus = _loss.loss_gradient(Xf, Wt + h * Vt, b + h * c, target, weights)
+    minus = _loss.loss_gradient(Xf, Wt - h * Vt, b - h * c, target, weights)
+    assert_allclose(hW, (plus[1] - minus[1]) / (2 * h), rtol=1e-6, atol=1e-8)
+    assert_allclose(hb, (plus[2] - minus[2]) / (2 * h), rtol=1e-6, atol=1e-8)
+    # and without intercept
+    hW0, hb0 = _loss.hessp(Xf, _loss.softmax_at(Xf, Wt, None), weights, Vt, None)
+    plus = _loss.loss_gradient(Xf, Wt + h * Vt, None, target, weights)
+    minus = _loss.loss_gradient(Xf, Wt - h * Vt, None, target, weights)
+    assert_allclose(hW0, (plus[1] - minus[1]) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+def test_hessp_is_positive_semidefinite_and_null_on_gauge():
+    X, Wt, b, _, _, weights = _problem(seed=9)
+    P = _loss.softmax_at(X, Wt, b)
+    rng = np.random.default_rng(10)
+    for _ in range(5):
+        Vt, c = rng.normal(size=(D, K)), rng.normal(size=K)
+        hW, hb = _loss.hessp(X, P, weights, Vt, c)
+        assert np.vdot(hW, Vt.T) + np.vdot(hb, c) >= -1e-12
+    # the same vector added to every class (a gauge shift) has no curvature
+    hW, hb = _loss.hessp(X, P, weights, np.repeat(rng.normal(size=(D, 1)), K, 1), None)
+    assert_allclose(hW, 0.0, atol=1e-14)
+
+
+# -- cross_entropy_rows and log_softmax at the edges ---------------------------
+
+
+def test_cross_entropy_rows_zero_log_zero_is_zero():
+    logp = np.array([[0.0, -np.inf, -np.inf], [np.log(0.25), np.log(0.75), -np.inf]])
+    target = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+    ce = _loss.cross_entropy_rows(logp, target)
+    expected = -(0.5 * np.log(0.25) + 0.5 * np.log(0.75))
+    assert_allclose(ce, [0.0, expected], rtol=1e-15)
+    assert_array_equal(
+        _loss.cross_entropy_rows(logp, np.array([0, 1])), [0.0, -logp[1, 1]]
+    )
+
+
+def test_cross_entropy_rows_positive_mass_on_zero_probability_is_inf():
+    logp = np.array([[0.0, -np.inf], [np.log(0.5), np.log(0.5)]])
+    soft = _loss.cross_entropy_rows(logp, np.array([[0.9, 0.1], [0.5, 0.5]]))
+    assert soft[0] == np.inf
+    assert soft[1] == pytest.approx(np.log(2), rel=1e-15)
+    hard = _loss.cross_entropy_rows(logp, np.array([1, 0]))
+    assert hard[0] == np.inf and not np.isnan(hard).any()
+
+
+def test_log_softmax_huge_equal_logits_give_log2():
+    out = _loss.log_softmax(np.array([[1e17, 1e17], [-1e17, -1e17]]))
+    assert_allclose(out, -np.log(2), rtol=1e-15)
+    ce = _loss.cross_entropy_rows(out, np.array([0, 1]))
+    assert_allclose(ce, np.log(2), rtol=1e-15)
+
+
+def test_log_softmax_extreme_logits_without_runtime_warning():
+    Z = np.array([[1e308, -1e308], [-1e308, 1e308], [-1e308, -1e308], [0.0, -np.inf]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = _loss.log_softmax(Z)
+    assert_array_equal(out[0], [0.0, -np.inf])
+    assert_array_equal(out[1], [-np.inf, 0.0])
+    assert_allclose(out[2], -np.log(2), rtol=1e-15)
+    assert_array_equal(out[3], [0.0, -np.inf])
+
+
+def test_loss_gradient_huge_scores_stay_finite():
+    X = np.array([[1.0], [-1.0]])
+    Wt = np.array([[0.0, 1e6]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, gW, gb = _loss.loss_gradient(
+            X, Wt, np.zeros(2), np.array([0, 0]), np.ones(2)
+        )
+    assert loss == pytest.approx(1e6, rel=1e-12)  # row 0: -log p_0 = 1e6; row 1: 0
+    assert np.isfinite(gW).all() and np.isfinite(gb).all()
+    assert_allclose(gW, [[-1.0], [1.0]])
+
+
+# -- the solver's objective in preconditioned coordinates ----------------------
+
+
+def _objective(
+    fmt="dense",
+    fit_intercept=True,
+    precondition=True,
+    kind="labels",
+    scale=(1e-3, 1.0, 50.0),
+):
+    rng = np.random.default_rng(11)
+    n, d, k = 40, 3, 3
+    X = rng.normal(size=(n, d)) * np.array(scale) + np.array([5.0, 0, -2])
+    y = np.arange(n) % k
+    X[:, 1] += y
+    target = y if kind == "labels" else rng.dirichlet(np.ones(k), size=n)
+    w = rng.uniform(0.5, 2.0, size=n)
+    Xf = sp.csr_matrix(X) if fmt == "csr" else X
+    obj = SoftmaxObjective(
+        Xf,
+        target,
+        w / w.sum(),
+        k,
+        alpha=0.3 / w.sum(),
+        fit_intercept=fit_intercept,
+        precondition=precondition,
+    )
+    return obj, X, target, w / w.sum()
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_objective_gradient_in_preconditioned_coordinates(fit_intercept, fmt):
+    obj, X, target, w = _objective(fmt, fit_intercept)
+    assert not np.allclose(obj.D, 1.0)  # the test must exercise the preconditioner
+    rng = np.random.default_rng(12)
+    theta = rng.normal(scale=0.5, size=obj.n_params)
+    f, g = obj.loss_grad(theta)
+    fd = _central_differences(lambda t: obj.loss_grad(t)[0], theta, 1e-6)
+    assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+    # the value is the penalised objective of the unpacked model
+    W, b = obj.unpack(theta)
+    ref = _reference_loss(X, W.T, 0.0 if b is None else b, target, w)
+    assert f == pytest.approx(ref + 0.5 * obj.alpha * np.sum(W**2), rel=1e-12)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_pack_unpack_round_trip(fit_intercept):
+    obj, *_ = _objective(fit_intercept=fit_intercept)
+    rng = np.random.default_rng(13)
+    W = rng.normal(size=(3, 3))
+    b = rng.normal(size=3) if fit_intercept else None
+    W2, b2 = obj.unpack(obj.pack(W, b))
+    assert_allclose(W2, W, rtol=1e-14)
+    if fit_intercept:
+        assert_allclose(b2, b, rtol=1e-13, atol=1e-14)
+    else:
+        assert b2 is None
+    theta = rng.normal(size=obj.n_params)
+    assert_allclose(obj.pack(*obj.unpack(theta)), theta, rtol=1e-13, atol=1e-14)
+
+
+def _gradient_root(obj, theta):
+    """Solve grad = 0 with MINPACK's hybrid method: it never looks at the
+    objective's value, so it is not limited by the rounding of f that stops
+    any line search near |grad| ~ 1e-8."""
+    sol = scipy.optimize.root(lambda t: obj.loss_grad(t)[1], theta, method="hybr")
+    assert sol.success, sol.message
+    return sol.x
+
+
+@pytest.mark.parametrize("kind", ["labels", "soft"])
+def test_preconditioned_and_plain_objectives_share_the_optimum(kind):
+    models, lbfgs = [], []
+    for precondition in (True, False):
+        obj, *_ = _objective(
+            kind=kind, scale=(1.0, 1.0, 1.0), precondition=precondition
+        )
+        res = minimize_lbfgs(obj, obj.initial(), tol=1e-8, max_iter=1000)
+        assert res.converged, res.message
+        lbfgs.append(res)
+        theta = _gradient_root(obj, obj.pack(res.W, res.b))
+        assert np.abs(obj.loss_grad(theta)[1]).max() < 1e-13
+        W, b = obj.unpack(theta)
+        models.append((W - W.mean(0), b - b.mean(), obj.loss_grad(theta)[0]))
+    (Wp, bp, fp), (Wq, bq, fq) = models
+    assert fp == pytest.approx(fq, rel=1e-14)
+    assert_allclose(Wp, Wq, atol=1e-8)
+    assert_allclose(bp, bq, atol=1e-8)
+    # the L-BFGS runs stopped at |grad| <= 1e-8, i.e. within ~1e-7 of it
+    for res in lbfgs:
+        assert_allclose(res.W - res.W.mean(0), Wp, atol=1e-7)
+        assert res.fun == pytest.approx(fp, rel=1e-13)
+
+
+def test_preconditioning_helps_on_badly_scaled_features():
+    runs = {}
+    for precondition in (True, False):
+        obj, *_ = _objective(precondition=precondition)
+        runs[precondition] = minimize_lbfgs(obj, obj.initial(), tol=1e-8, max_iter=1000)
+    assert runs[True].converged
+    assert runs[True].n_iter < runs[False].n_iter
