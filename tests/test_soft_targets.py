@@ -297,3 +297,26 @@ def test_soft_targets_separable_one_hot_without_penalty_warns():
     with pytest.warns(ConvergenceWarning, match="no finite optimum"):
         clf = SoftmaxRegression(C=np.inf).fit(X, Y)
     assert np.isfinite(clf.coef_).all()
+
+
+def test_cross_val_score_on_soft_targets_with_cross_entropy_scorer():
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import KFold, cross_val_score
+
+    from sklearn_softmax.metrics import cross_entropy, make_cross_entropy_scorer
+
+    X, y = load_iris(return_X_y=True)
+    rng = np.random.default_rng(0)
+    Y = rng.dirichlet(np.ones(3), size=X.shape[0]) * 0.3
+    Y[np.arange(X.shape[0]), y] += 0.7
+    cv = KFold(4, shuffle=True, random_state=0)
+    scores = cross_val_score(
+        SoftmaxRegression(), X, Y, cv=cv, scoring=make_cross_entropy_scorer(base=2)
+    )
+    # each fold's score is minus the cross-entropy in bits of that fold's model
+    for score, (train, test) in zip(scores, cv.split(X), strict=True):
+        model = SoftmaxRegression().fit(X[train], Y[train])
+        expected = cross_entropy(Y[test], model.predict_proba(X[test]), base=2)
+        assert score == pytest.approx(-expected, rel=1e-12)
+    # soft targets carry entropy, so the cross-entropy is bounded below by it
+    assert np.all(-scores > 0.5)
