@@ -101,7 +101,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         Number of L-BFGS iterations of the last fit.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names seen during fit, when ``X`` has string column names.
 
     See Also
@@ -416,6 +416,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities of the classes, in the order of ``classes_``.
         """
         if _is_dask(X):
             return _dask_blockwise(self, "predict_log_proba", X)
@@ -434,6 +435,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes, in the order of ``classes_``.
         """
         if _is_dask(X):
             return _dask_blockwise(self, "predict_proba", X)
@@ -449,6 +451,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Predicted labels, taken from ``classes_``.
         """
         if _is_dask(X):
             return _dask_blockwise(self, "predict", X)
