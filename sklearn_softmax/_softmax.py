@@ -315,11 +315,10 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             theta0 = objective.pack(*self._full_parameters())
         solver = self.solver
         if solver == "auto":
-            solver = (
-                "newton-cg"
-                if n_samples * objective.n_features * K <= _AUTO_NEWTON_WORK
-                else "lbfgs"
-            )
+            cheap = n_samples * objective.n_features * K <= _AUTO_NEWTON_WORK
+            # float32: Newton resolves the optimum more finely (see the floors)
+            float32 = objective.dtype == np.float32
+            solver = "newton-cg" if cheap or float32 else "lbfgs"
         minimize = minimize_newton_cg if solver == "newton-cg" else minimize_lbfgs
         tol = self.tol
         if objective.dtype == np.float32:
