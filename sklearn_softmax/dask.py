@@ -203,8 +203,12 @@ class DaskRowBlocks:
         return list(dask.persist(*self._tasks(fn, extra)))
 
     def map_sum(self, fn, extra=None):
-        """Element-wise sum of the tuples ``fn(*block)``, tree-reduced on workers."""
-        parts = self._tasks(fn, extra, None if extra else _call_in_slices)
+        """Element-wise sum of the tuples ``fn(*block)``, tree-reduced on workers.
+
+        As in memory, ``fn`` must be a sum over rows: without ``extra`` dense
+        blocks are split further into cache-sized row slices.
+        """
+        parts = self._tasks(fn, extra, _call_in_slices if extra is None else None)
         add = dask.delayed(_sum_tuples, pure=False)
         while len(parts) > 1:
             parts = [
