@@ -19,11 +19,14 @@ from sklearn.utils.validation import (
 from . import _loss
 from ._solver import SoftmaxObjective, minimize_lbfgs, minimize_newton_cg
 from ._targets import (
-    check_probability_rows,
+    check_soft_targets,
+    check_weighted_classes,
     class_mass,
     class_weight_vector,
     encode_labels,
+    row_class_weight,
     smooth,
+    soft_classes,
 )
 
 __all__ = ["SoftmaxRegression"]
@@ -185,21 +188,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
                 multi_output=True,
                 y_numeric=True,
             )
-            Y = np.asarray(Y, dtype=np.float64)
-            if np.all((Y == 0) | (Y == 1)) and np.any(Y.sum(axis=1) != 1):
-                raise ValueError(
-                    "y looks like a multilabel indicator matrix (0/1 rows not "
-                    "summing to 1); multilabel targets are not supported. Pass "
-                    "1-D labels, or rows of class probabilities."
-                )
-            check_probability_rows(Y, "y (class probabilities)")
-            K = Y.shape[1]
-            classes = np.arange(K) if classes is None else np.asarray(classes)
-            if classes.shape != (K,) or np.unique(classes).shape[0] != K:
-                raise ValueError(
-                    f"classes must name the {K} columns of y with distinct "
-                    f"labels; got {classes!r}."
-                )
+            classes = soft_classes(classes, Y.shape[1])
             return X, classes, Y
         if classes is not None:
             raise ValueError("classes= is only used with (n, K) probability targets.")
@@ -257,30 +246,13 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         if target.ndim == 2:
-            # Rows may miss 1 by rounding (within 1e-4). The loss kernel needs
-            # exact distributions; a row of mass r is r times its normalised
-            # row, so the mass moves into the weight and -sum_k Y_ik log p_ik
-            # stays exactly the user's.
-            row_mass = target.sum(axis=1)
-            target = target / row_mass[:, None]
+            target, row_mass = check_soft_targets(target)
             sw = sw * row_mass
         target = smooth(target, K, self.label_smoothing)
-        mass = class_mass(target, K, sw)
-        cw = class_weight_vector(self.class_weight, classes, mass)
-        if target.ndim == 1:
-            s = sw * cw[target]
-        else:
-            s = sw * (target @ cw)
+        cw = class_weight_vector(self.class_weight, classes, class_mass(target, K, sw))
+        s = sw * row_class_weight(target, cw)
         S = s.sum()
-        n_positive = np.count_nonzero(class_mass(target, K, s) > 0)
-        if K < 2 or n_positive < 2:
-            raise ValueError(
-                "SoftmaxRegression needs samples of at least 2 classes with "
-                f"positive weight; got {n_positive} class(es) "
-                f"among the labels {classes.tolist()[:10]}."
-            )
-        if not np.isfinite(S):
-            raise ValueError("The sum of sample_weight (times class_weight) overflows.")
+        check_weighted_classes(class_mass(target, K, s), classes, S)
 
         objective = SoftmaxObjective(
             X,

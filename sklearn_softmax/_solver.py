@@ -450,6 +450,7 @@ def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=20
                 message = "no progress in 5 iterations (rounding level reached)"
                 break
             gnorm = np.linalg.norm(g)
+            hessp = None  # free the previous point's probabilities first
             hessp = objective.hessian_at(theta)
             p = _conjugate_gradient(hessp, g, min(0.5, np.sqrt(gnorm)), max_cg)
             slope = g @ p

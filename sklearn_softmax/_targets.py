@@ -14,6 +14,10 @@ __all__ = [
     "smooth",
     "class_mass",
     "class_weight_vector",
+    "check_soft_targets",
+    "soft_classes",
+    "row_class_weight",
+    "check_weighted_classes",
 ]
 
 # Rows of soft targets / predicted probabilities must sum to 1 within this
@@ -229,3 +233,111 @@ def class_weight_vector(class_weight, classes, mass):
     if not np.all(np.isfinite(cw)) or np.any(cw < 0):
         raise ValueError("class_weight values must be finite and non-negative.")
     return cw
+
+
+def check_soft_targets(Y):
+    """Validate (n, K) soft targets; return exact distributions and row masses.
+
+    Rows may miss 1 by rounding (within ``ROW_SUM_ATOL``).  The loss kernel
+    needs exact distributions, and a row of mass ``r`` is ``r`` times its
+    normalised row, so the mass is returned to be moved into the row weight:
+    ``-sum_k Y_ik log p_ik`` stays exactly the user's.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n, K)
+
+    Returns
+    -------
+    target : ndarray of shape (n, K), float64
+        Rows divided by their sums.
+    row_mass : ndarray of shape (n,)
+        The row sums.
+
+    Raises
+    ------
+    ValueError
+        For a multilabel indicator matrix (0/1 rows not summing to 1), and for
+        anything :func:`check_probability_rows` rejects.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_soft_targets(np.array([[0.25, 0.75]]))
+    (array([[0.25, 0.75]]), array([1.]))
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    if np.all((Y == 0) | (Y == 1)) and np.any(Y.sum(axis=1) != 1):
+        raise ValueError(
+            "y looks like a multilabel indicator matrix (0/1 rows not "
+            "summing to 1); multilabel targets are not supported. Pass "
+            "1-D labels, or rows of class probabilities."
+        )
+    check_probability_rows(Y, "y (class probabilities)")
+    row_mass = Y.sum(axis=1)
+    return Y / row_mass[:, None], row_mass
+
+
+def soft_classes(classes, n_classes):
+    """Labels of the columns of soft targets (default ``arange(K)``).
+
+    Examples
+    --------
+    >>> soft_classes(None, 3)
+    array([0, 1, 2])
+    >>> soft_classes(["a", "a"], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: classes must name the 2 columns of y with distinct labels; ...
+    """
+    classes = np.arange(n_classes) if classes is None else np.asarray(classes)
+    if classes.shape != (n_classes,) or np.unique(classes).shape[0] != n_classes:
+        raise ValueError(
+            f"classes must name the {n_classes} columns of y with distinct "
+            f"labels; got {classes!r}."
+        )
+    return classes
+
+
+def row_class_weight(target, class_weight):
+    """Each row's class weight: ``cw[y_i]``, or ``sum_k Y_ik cw_k`` for soft rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_class_weight(np.array([1, 0]), np.array([1.0, 3.0]))
+    array([3., 1.])
+    """
+    if target.ndim == 1:
+        return class_weight[target]
+    return target @ class_weight
+
+
+def check_weighted_classes(mass, classes, total):
+    """Raise unless 2+ classes carry positive weight and the total is finite.
+
+    Parameters
+    ----------
+    mass : ndarray of shape (K,)
+        Class masses under the final row weights.
+    classes : ndarray of shape (K,)
+    total : float
+        Sum of the final row weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_weighted_classes(np.array([1.0, 0.0]), np.array(["a", "b"]), 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: SoftmaxRegression needs samples of at least 2 classes with ...
+    """
+    n_positive = np.count_nonzero(mass > 0)
+    if n_positive < 2:
+        raise ValueError(
+            "SoftmaxRegression needs samples of at least 2 classes with "
+            f"positive weight; got {n_positive} class(es) "
+            f"among the labels {classes.tolist()[:10]}."
+        )
+    if not np.isfinite(total):
+        raise ValueError("The sum of sample_weight (times class_weight) overflows.")

@@ -129,11 +129,14 @@ from sklearn.utils.validation import (
 from ._softmax import _separates
 from ._solver import SoftmaxObjective
 from ._targets import (
-    check_probability_rows,
+    check_soft_targets,
+    check_weighted_classes,
     class_mass,
     class_weight_vector,
     encode_labels,
+    row_class_weight,
     smooth,
+    soft_classes,
 )
 
 __all__ = ["DaskRowBlocks"]
@@ -305,12 +308,7 @@ def _fit_dask(estimator, X, y, sample_weight=None, *, classes=None):
     soft = y.ndim == 2
     if soft:
         K = y.shape[1]
-        classes = np.arange(K) if classes is None else np.asarray(classes)
-        if classes.shape != (K,) or np.unique(classes).shape[0] != K:
-            raise ValueError(
-                f"classes must name the {K} columns of y with distinct "
-                f"labels; got {classes!r}."
-            )
+        classes = soft_classes(classes, K)
     else:
         if classes is not None:
             raise ValueError("classes= is only used with (n, K) probability targets.")
@@ -340,15 +338,7 @@ def _fit_dask(estimator, X, y, sample_weight=None, *, classes=None):
     s = blocks.map(partial(_class_weighted_block, class_weight=cw))
     blocks = DaskRowBlocks(zip(x_blocks, targets, s, strict=True))
     mass_s, S = blocks.map_sum(partial(_mass_total_block, n_classes=K))
-    n_positive = np.count_nonzero(mass_s > 0)
-    if K < 2 or n_positive < 2:
-        raise ValueError(
-            "SoftmaxRegression needs samples of at least 2 classes with "
-            f"positive weight; got {n_positive} class(es) "
-            f"among the labels {classes.tolist()[:10]}."
-        )
-    if not np.isfinite(S):
-        raise ValueError("The sum of sample_weight (times class_weight) overflows.")
+    check_weighted_classes(mass_s, classes, S)
     w = blocks.map(partial(_scaled_block, total=S))
     blocks = DaskRowBlocks(zip(x_blocks, targets, w, strict=True))
     del s, weights
@@ -389,17 +379,8 @@ def _target_block(X, y, *sw, classes, soft, epsilon, scalar_weight):
         allow_all_zero_weights=True,  # zero blocks are fine; the total is checked
     )
     if soft:
-        Y = np.asarray(y, dtype=np.float64)
-        if np.all((Y == 0) | (Y == 1)) and np.any(Y.sum(axis=1) != 1):
-            raise ValueError(
-                "y looks like a multilabel indicator matrix (0/1 rows not "
-                "summing to 1); multilabel targets are not supported. Pass "
-                "1-D labels, or rows of class probabilities."
-            )
-        check_probability_rows(Y, "y (class probabilities)")
-        # as in memory: a row's mass (1 within rounding) moves into its weight
-        row_mass = Y.sum(axis=1)
-        target, sw = Y / row_mass[:, None], sw * row_mass
+        target, row_mass = check_soft_targets(y)
+        sw = sw * row_mass
     else:
         _, target = encode_labels(y, labels=classes)
     return smooth(target, classes.shape[0], epsilon), sw
@@ -410,9 +391,7 @@ def _mass_block(X, target, sw, n_classes):
 
 
 def _class_weighted_block(X, target, sw, class_weight):
-    if target.ndim == 1:
-        return sw * class_weight[target]
-    return sw * (target @ class_weight)
+    return sw * row_class_weight(target, class_weight)
 
 
 def _mass_total_block(X, target, s, n_classes):
