@@ -1,0 +1,238 @@
+"""One loss+gradient evaluation against the two matrix products it needs.
+
+Run by hand from the repository root::
+
+    python benchmarks/bench_kernel.py                 # dense f64, dense f32, sparse
+    python benchmarks/bench_kernel.py --problems dense --repeats 15 --blocks 1 2 4 8 16
+
+DESIGN §6: the cost of one evaluation of the objective and its gradient is
+bounded below by its two products, ``Z = X @ W.T`` (n x d times d x K) and
+``G.T @ X`` (K x n times n x d).  Each product is timed alone with numpy's
+default threads; the ratio ``evaluation / (both products)`` says how close the
+kernel is to the machine's limit (target: <= 1.0).
+
+Rows:
+
+* ``X @ Wt``, ``G.T @ X``: the products alone (default threads; for CSR ``X``
+  the faster of ``G.T @ X`` and ``(X.T @ G).T``).
+* ``ours loss_grad``: ``SoftmaxObjective.loss_grad`` as the solver calls it,
+  inside ``threadpool_limits(1, user_api="blas")`` and the row-blocks context
+  (rows split over threads, each running one-thread BLAS), in the
+  preconditioned coordinates, including the chain rule and penalty.
+* ``ours loss_gradient (whole X)``: the raw per-block kernel
+  ``_loss.loss_gradient`` called once on all of ``X`` with default threads.
+* ``sklearn LinearModelLoss``: ``LinearModelLoss(HalfMultinomialLoss(K),
+  fit_intercept=True).loss_gradient`` as ``LogisticRegression`` calls it
+  (``n_threads`` = OpenMP threads), at default threads and with BLAS at one
+  thread (scikit-learn's faster setting on machines where two OpenBLAS pools
+  contend).
+* the element-wise pieces of an evaluation (max over classes, exp, normalise,
+  ...) in plain numpy on the whole ``X`` at default threads, to see where
+  time goes.
+
+``--blocks`` re-times ``loss_grad`` with other row-block sizes (MB of ``X`` per
+block) by setting ``sklearn_softmax._solver._BLOCK_BYTES`` in this process
+only, which is how a better default is found.  Medians of ``--repeats`` runs.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.special
+from sklearn._loss.loss import HalfMultinomialLoss
+from sklearn.linear_model._linear_loss import LinearModelLoss
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import machine_lines, make_problem  # noqa: E402
+
+from sklearn_softmax import _loss, _solver  # noqa: E402
+from sklearn_softmax._solver import SoftmaxObjective  # noqa: E402
+
+KERNEL_PROBLEMS = ["dense", "dense_f32", "sparse"]
+
+
+def median(fn, repeats):
+    """Median seconds of ``fn()`` over ``repeats`` runs, after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def point(X, K, seed=0):
+    """A point with scores of order 1: ``W`` (K, d), ``b`` (K,)."""
+    rng = np.random.default_rng(seed)
+    d = X.shape[1]
+    if sp.issparse(X):
+        scale = np.sqrt(np.asarray(X.multiply(X).mean(axis=0)).ravel())
+    else:
+        scale = X.std(axis=0, dtype=np.float64)
+    scale = np.where(scale > 0, scale, 1.0)
+    W = rng.normal(size=(K, d)) / (scale * np.sqrt(min(d, 200)))
+    b = rng.normal(size=K)
+    return W, b
+
+
+def bench_problem(name, args):
+    problem = make_problem(name)
+    X, y = problem.X, problem.y.astype(np.intp)
+    n, d = X.shape
+    K = problem.n_classes
+    dtype = X.dtype
+    W, b = point(X, K)
+    Wt = np.ascontiguousarray(W.T, dtype=dtype)
+    bd = b.astype(dtype)
+    weights = np.full(n, 1.0 / n)
+    G = scipy.special.softmax(np.asarray(X @ Wt) + bd, axis=1).astype(dtype)
+    G[np.arange(n), y] -= 1
+    r = args.repeats
+    out = {}
+
+    out["X @ Wt"] = median(lambda: X @ Wt, r)
+    if sp.issparse(X):
+        t1 = median(lambda: G.T @ X, r)
+        t2 = median(lambda: (X.T @ G).T, r)
+        out["G.T @ X"] = min(t1, t2)
+        gt_note = f"G.T @ X {t1 * 1e3:.1f} ms, (X.T @ G).T {t2 * 1e3:.1f} ms"
+    else:
+        out["G.T @ X"] = median(lambda: G.T @ X, r)
+        gt_note = ""
+    products = out["X @ Wt"] + out["G.T @ X"]
+
+    objective = SoftmaxObjective(
+        X, y, weights, K, alpha=1.0 / (problem.C * n), fit_intercept=True
+    )
+    theta = objective.pack(W, b)
+    with threadpool_limits(limits=1, user_api="blas"), objective.blocks:
+        out["ours loss_grad"] = median(lambda: objective.loss_grad(theta), r)
+    n_blocks = len(objective.blocks.blocks)
+    n_threads = objective.blocks.n_threads
+    out["ours loss_gradient (whole X)"] = median(
+        lambda: _loss.loss_gradient(X, Wt, bd, y, weights), r
+    )
+
+    lml = LinearModelLoss(
+        base_loss=HalfMultinomialLoss(n_classes=K), fit_intercept=True
+    )
+    coef = np.ascontiguousarray(np.column_stack([W, b]), dtype=dtype)
+    y_float = y.astype(dtype)
+    omp = _openmp_effective_n_threads()
+
+    def sk():
+        return lml.loss_gradient(coef, X, y_float, None, 1.0 / (problem.C * n), omp)
+
+    out["sklearn LinearModelLoss"] = median(sk, r)
+    with threadpool_limits(limits=1, user_api="blas"):
+        out["sklearn LinearModelLoss, blas=1"] = median(sk, r)
+
+    # The element-wise work of an evaluation on the whole X, in plain numpy and
+    # the (K, n) layout (reductions over classes along contiguous rows); the
+    # package's kernel may fuse or reorder these, the costs are the point.
+    pieces = {}
+    Zt = np.ascontiguousarray((X @ Wt).T)
+    pieces["max over classes"] = median(lambda: Zt.max(axis=0), r)
+    pieces["subtract max (in place)"] = median(
+        lambda: np.subtract(Zt, Zt.max(axis=0), out=Zt.copy()), r
+    )
+    pieces["  its copy alone"] = median(lambda: Zt.copy(), r)
+    Zs = Zt - Zt.max(axis=0)
+    pieces["exp, n x K (in place)"] = median(lambda: np.exp(Zs, out=Zs.copy()), r)
+    P = np.exp(Zs)
+    pieces["sum over classes + divide"] = median(
+        lambda: np.divide(P, P.sum(axis=0), out=P.copy()), r
+    )
+    cols = np.arange(n)
+    pieces["pick target scores"] = median(lambda: Zs[y, cols], r)
+    pieces["transpose to (K, n) contiguous"] = (
+        median(lambda: np.ascontiguousarray((X @ Wt).T), r) - out["X @ Wt"]
+    )
+    if np.issubdtype(dtype, np.floating) and not sp.issparse(X):
+        pieces["Wt.T @ X.T (scores as K x n)"] = median(lambda: Wt.T @ X.T, r)
+        pieces["Gt @ X (gradient, Gt (K, n) contiguous)"] = median(
+            lambda: G.T.copy() @ X, r
+        ) - median(lambda: G.T.copy(), r)
+
+    print(
+        f"\n== {name}: {problem.shape_text()}; K={K}, {n_blocks} row blocks "
+        f"on {n_threads} threads"
+    )
+    print(f"   {'evaluation':<36}{'ms':>9}{'/ products':>12}")
+    for key, seconds in out.items():
+        print(f"   {key:<36}{seconds * 1e3:>9.2f}{seconds / products:>12.2f}")
+    print(f"   {'both products':<36}{products * 1e3:>9.2f}{1.0:>12.2f}")
+    if gt_note:
+        print(f"   ({gt_note})")
+    print("   element-wise pieces (plain numpy, whole X, default threads):")
+    for key, seconds in pieces.items():
+        print(f"     {key:<34}{seconds * 1e3:>9.2f}")
+
+    sweep = {}
+    if args.blocks:
+        saved = _solver._BLOCK_BYTES
+        try:
+            for mb in args.blocks:
+                _solver._BLOCK_BYTES = int(mb * 2**20)
+                obj = SoftmaxObjective(
+                    X, y, weights, K, alpha=1.0 / (problem.C * n), fit_intercept=True
+                )
+                th = obj.pack(W, b)
+                with threadpool_limits(limits=1, user_api="blas"), obj.blocks:
+                    sweep[mb] = (
+                        median(lambda obj=obj, th=th: obj.loss_grad(th), r),
+                        len(obj.blocks.blocks),
+                    )
+        finally:
+            _solver._BLOCK_BYTES = saved
+        print(f"   loss_grad by row-block size (default {saved / 2**20:g} MB):")
+        for mb, (seconds, nb) in sweep.items():
+            print(
+                f"     {mb:>6g} MB {nb:>5} blocks {seconds * 1e3:>9.2f} ms "
+                f"{seconds / products:>6.2f} x products"
+            )
+    return name, out, products
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--problems", nargs="+", choices=KERNEL_PROBLEMS, default=KERNEL_PROBLEMS
+    )
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument(
+        "--blocks",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also time loss_grad with these row-block sizes (MB)",
+    )
+    args = parser.parse_args(argv)
+    print(
+        "bench_kernel: one loss+gradient evaluation vs its two products, "
+        + " ".join(sys.argv)
+    )
+    for line in machine_lines():
+        print(line)
+    results = [bench_problem(name, args) for name in args.problems]
+    print("\n== summary: ours loss_grad / (X @ Wt + G.T @ X), target <= 1.0")
+    for name, out, products in results:
+        ours = out["ours loss_grad"] / products
+        sk = out["sklearn LinearModelLoss"] / products
+        sk1 = out["sklearn LinearModelLoss, blas=1"] / products
+        print(
+            f"   {name:<12} ours {ours:5.2f} {'ok' if ours <= 1.0 else 'MISS':<5}"
+            f"  sklearn {sk:5.2f} (blas=1: {sk1:5.2f})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,373 @@
+"""Shared pieces of the benchmarks: the problems, the objective, the machine.
+
+Run by hand, never imported by the package.  ``bench_fit.py`` and
+``bench_kernel.py`` import this module from the same folder.
+
+The objective (DESIGN §1, unit sample weights) of a fitted model is computed
+here, once, for every solver alike::
+
+    f(W, b) = mean_i CE_i + ||W||_F^2 / (2 C n)
+
+through :func:`sklearn_softmax.metrics.cross_entropy` on float64 logits.  For
+two classes ``coef_`` holds the log-odds ``W_1 - W_0`` and the penalty is
+``||coef_||^2 / (4 C n)``: the objective of ``LogisticRegression(C=2C)``.
+"""
+
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.datasets import load_digits, make_classification
+from threadpoolctl import threadpool_info
+
+from sklearn_softmax.metrics import cross_entropy
+
+__all__ = [
+    "PROBLEMS",
+    "Problem",
+    "make_problem",
+    "objective",
+    "model_objective",
+    "relative_gap",
+    "sklearn_C",
+    "machine_lines",
+    "median_time",
+    "OtherLoad",
+    "others_share",
+    "wait_quiet",
+    "quiet_call",
+]
+
+
+# -- the objective -------------------------------------------------------------
+def objective(X, y_index, coef, intercept, C):
+    """DESIGN §1 objective (unit weights) of ``(coef, intercept)``, in float64.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n, d)
+    y_index : ndarray of shape (n,)
+        Class indices ``0..K-1``.
+    coef : ndarray of shape (K, d), or (1, d) for two classes (log-odds)
+    intercept : ndarray of shape (K,) or (1,)
+    C : float
+        Our ``C`` (``LogisticRegression`` uses ``2 C`` for two classes).
+    """
+    coef = np.asarray(coef, dtype=np.float64)
+    intercept = np.asarray(intercept, dtype=np.float64)
+    if sp.issparse(X):
+        Z = np.asarray(X.astype(np.float64) @ coef.T)
+    else:
+        Z = np.asarray(X, dtype=np.float64) @ coef.T
+    Z += intercept
+    binary = coef.shape[0] == 1
+    n_classes = 2 if binary else coef.shape[0]
+    ce = cross_entropy(
+        y_index,
+        Z.ravel() if binary else Z,
+        from_logits=True,
+        labels=np.arange(n_classes),
+    )
+    if np.isinf(C):
+        return float(ce)
+    penalty = float(np.vdot(coef, coef)) * (0.5 if binary else 1.0)
+    return float(ce) + penalty / (2.0 * C * X.shape[0])
+
+
+def model_objective(model, X, y_index, C):
+    """:func:`objective` of a fitted ``SoftmaxRegression`` or ``LogisticRegression``."""
+    return objective(X, y_index, model.coef_, model.intercept_, C)
+
+
+def relative_gap(f, f_star):
+    """``(f - f*) / |f*|``."""
+    return (f - f_star) / abs(f_star)
+
+
+def sklearn_C(C, n_classes):
+    """``LogisticRegression``'s C for our objective with ``C``: 2C for two classes."""
+    return 2 * C if n_classes == 2 else C
+
+
+# -- the problems --------------------------------------------------------------
+@dataclass
+class Problem:
+    """A data set and the ``C`` it is fitted with."""
+
+    name: str
+    description: str
+    X: object
+    y: np.ndarray  # class indices 0..K-1
+    C: float = 1.0
+    same_data_as: str = ""  # float32 problem: the name of its float64 twin
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_classes(self):
+        return int(self.y.max()) + 1
+
+    def shape_text(self):
+        n, d = self.X.shape
+        kind = "CSR" if sp.issparse(self.X) else "dense"
+        dens = f", {self.X.nnz / (n * d):.2%} dense" if sp.issparse(self.X) else ""
+        return f"{n}x{d} {kind} {self.X.dtype}{dens}, {self.n_classes} classes"
+
+
+def _dense(seed):
+    X, y = make_classification(
+        n_samples=100_000,
+        n_features=200,
+        n_informative=50,
+        n_classes=10,
+        random_state=seed,
+    )
+    return X, y
+
+
+def _badly_scaled(X, seed):
+    """Columns multiplied by ``10 ** U(-3, 3)`` (a copy)."""
+    rng = np.random.default_rng(seed + 1)
+    return X * 10.0 ** rng.uniform(-3, 3, size=X.shape[1])
+
+
+def text_like(
+    n_samples=50_000,
+    n_features=50_000,
+    n_classes=20,
+    density=0.002,
+    class_share=0.03,
+    zipf=1.1,
+    seed=0,
+):
+    """Learnable, text-like sparse data: tf-idf of Zipf-distributed word counts.
+
+    Every document draws about ``density * n_features`` distinct words.  Each
+    word is, with probability ``1 - class_share``, a draw from one global Zipf
+    law over the vocabulary and otherwise from a Zipf law over a class-specific
+    ordering of the vocabulary (a random permutation per class), so every
+    class has its own frequent words on top of shared ones.  Values are
+    ``(1 + log tf) * idf`` with ``idf = 1 + log(n / (1 + df))``, rows scaled to
+    unit L2 norm, as ``TfidfVectorizer(sublinear_tf=True)`` gives.
+
+    Returns
+    -------
+    X : csr_matrix of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples,)
+    """
+    rng = np.random.default_rng(seed)
+    y = rng.integers(n_classes, size=n_samples)
+    # Zipf law over ranks 1..V by inverse CDF on the truncated weights
+    cdf = np.cumsum(np.arange(1, n_features + 1, dtype=np.float64) ** -zipf)
+    cdf /= cdf[-1]
+    # Zipf draws repeat words: draw more tokens than distinct words wanted
+    want = density * n_features
+    tokens = rng.poisson(1.55 * want, size=n_samples) + 1
+    row = np.repeat(np.arange(n_samples), tokens)
+    rank = np.minimum(np.searchsorted(cdf, rng.random(row.size)), n_features - 1)
+    from_class = rng.random(row.size) < class_share
+    global_order = rng.permutation(n_features)
+    class_order = np.stack([rng.permutation(n_features) for _ in range(n_classes)])
+    col = np.where(from_class, class_order[y[row], rank], global_order[rank])
+    counts = sp.csr_matrix(
+        (np.ones(row.size), (row, col)), shape=(n_samples, n_features)
+    )
+    counts.sum_duplicates()
+    df = np.bincount(counts.indices, minlength=n_features)
+    idf = 1.0 + np.log(n_samples / (1.0 + df))
+    counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    counts = sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-300)) @ counts)
+    counts.sort_indices()
+    return counts, y
+
+
+def _build(name, seed=0):
+    if name == "digits":
+        X, y = load_digits(return_X_y=True)
+        return Problem(name, "load_digits, unscaled", X, y)
+    if name in ("dense", "dense_scaled", "dense_f32"):
+        X, y = _dense(seed)
+        if name == "dense":
+            desc = "make_classification 100k x 200, 50 informative"
+            return Problem(name, desc, X, y)
+        if name == "dense_scaled":
+            desc = "same, columns x 10**U(-3,3)"
+            return Problem(name, desc, _badly_scaled(X, seed), y)
+        return Problem(
+            name,
+            "same as dense, float32",
+            X.astype(np.float32),
+            y,
+            same_data_as="dense",
+        )
+    if name == "sparse":
+        X, y = text_like(seed=seed)
+        desc = "text-like tf-idf CSR, Zipf words, class-specific vocabularies"
+        return Problem(name, desc, X, y)
+    if name == "many_classes":
+        X, y = make_classification(
+            n_samples=5_000,
+            n_features=50,
+            n_informative=30,
+            n_classes=100,
+            n_clusters_per_class=1,
+            random_state=seed,
+        )
+        return Problem(name, "make_classification 5k x 50, 30 informative", X, y)
+    raise KeyError(name)
+
+
+PROBLEMS = ["digits", "dense", "dense_scaled", "dense_f32", "sparse", "many_classes"]
+
+_CACHE = {}
+
+
+def make_problem(name, seed=0):
+    """The :class:`Problem` called ``name`` (one of :data:`PROBLEMS`), cached."""
+    if (name, seed) not in _CACHE:
+        _CACHE[name, seed] = _build(name, seed)
+    return _CACHE[name, seed]
+
+
+# -- timing and the machine ----------------------------------------------------
+def _busy_seconds():
+    """CPU seconds the whole machine has spent busy (all processes, /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return np.nan
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class OtherLoad:
+    """Share of the machine's CPUs used by *other* processes during a block.
+
+    ``with OtherLoad() as load: ...`` then ``load.share`` is the busy CPU time
+    of the whole machine minus this process's own, over ``wall * n_cpus``: 0
+    on an otherwise idle machine.  Timings taken while it is large (other
+    sessions running tests on the same cores) are not trustworthy.
+    """
+
+    def __enter__(self):
+        self._busy, self._own = _busy_seconds(), sum(os.times()[:2])
+        self._wall = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        wall = time.perf_counter() - self._wall
+        other = (_busy_seconds() - self._busy) - (sum(os.times()[:2]) - self._own)
+        n_cpu = os.cpu_count() or 1
+        # /proc/stat ticks are 10 ms: ignore what rounding can produce
+        self.share = max(0.0, other - 0.02 * n_cpu) / max(wall * n_cpu, 1e-9)
+        return False
+
+
+def others_share(seconds=0.5):
+    """Share of the CPUs other processes use over the next ``seconds``."""
+    with OtherLoad() as load:
+        time.sleep(seconds)
+    return load.share
+
+
+def wait_quiet(threshold=0.05, max_wait=3.0):
+    """Wait (at most ``max_wait`` s) until other processes use < ``threshold``."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < max_wait:
+        if others_share(0.3) < threshold:
+            return True
+    return False
+
+
+def quiet_call(fn, threshold=0.10, tries=2, max_wait=3.0):
+    """``(seconds, others_share, result)`` of ``fn()`` on a quiet machine.
+
+    Waits for a quiet machine (see :func:`wait_quiet`), times ``fn()`` and
+    repeats the call (up to ``tries`` times) while other processes took more
+    than ``threshold`` of the CPUs during it; returns the least disturbed call.
+    """
+    best = None
+    for _ in range(tries):
+        wait_quiet(threshold / 2, max_wait)
+        with OtherLoad() as load:
+            start = time.perf_counter()
+            result = fn()
+            seconds = time.perf_counter() - start
+        if best is None or load.share < best[1]:
+            best = (seconds, load.share, result)
+        if load.share <= threshold:
+            break
+    return best
+
+
+def median_time(fn, repeats, warmup=1):
+    """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), times
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_lines():
+    """Lines describing the machine and the BLAS/OpenMP pools (threadpoolctl)."""
+    import scipy
+    import sklearn
+
+    import sklearn_softmax
+
+    try:
+        n_cpu = len(os.sched_getaffinity(0))
+    except AttributeError:
+        n_cpu = os.cpu_count()
+    try:
+        import psutil
+
+        mem = f", {psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
+    except ImportError:
+        mem = ""
+    lines = [
+        f"machine: {_cpu_model()}, {n_cpu} usable cores{mem}, "
+        f"{platform.system()} {platform.machine()}",
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
+        f"sklearn_softmax {getattr(sklearn_softmax, '__version__', '?')}",
+    ]
+    for pool in threadpool_info():
+        lib = os.path.basename(pool["filepath"])
+        owner = (
+            "numpy"
+            if "numpy" in pool["filepath"]
+            else (
+                "scipy"
+                if "scipy.libs" in pool["filepath"]
+                else "scikit-learn"
+                if "scikit_learn" in pool["filepath"]
+                else "?"
+            )
+        )
+        arch = pool.get("architecture")
+        lines.append(
+            f"threadpool: {pool['user_api']}/{pool['internal_api']} "
+            f"{pool.get('version') or ''} ({owner}: {lib})"
+            f"{' ' + arch if arch else ''}, {pool['num_threads']} threads"
+        )
+    return lines
