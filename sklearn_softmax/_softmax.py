@@ -306,12 +306,18 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
                     "The objective stopped decreasing before the gradient met tol; "
                     "tol may be below what float rounding of the objective resolves"
                 )
+            if result.grad_max > result.threshold:
+                state = (
+                    f"the gradient's max-norm is {result.grad_max:.3g} > "
+                    f"{result.threshold:.3g} = tol * min(1, sqrt(loss)) with "
+                    f"tol={tol:g} ({result.message})"
+                )
+            else:
+                state = result.message
             warnings.warn(
                 f"SoftmaxRegression did not converge: after {result.n_iter} "
-                f"iterations the gradient's max-norm is {result.grad_max:.3g} > "
-                f"{result.threshold:.3g} = tol * min(1, sqrt(loss)) with tol={tol:g} "
-                f"({result.message}). {why}; for separable data "
-                "with C=inf no finite optimum exists.",
+                f"iterations {state}. {why}; for separable data with C=inf no "
+                "finite optimum exists.",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -140,12 +140,9 @@ def _case_id(case):
 
 
 # Measured misses of the package at the time of writing (strict: when the
-# package is fixed, the XPASS fails and the marker must go).
+# package is fixed, the XPASS fails and the marker must go).  Explicit L-BFGS
+# is not what "auto" picks here: digits is ill-conditioned for it.
 _KNOWN = {
-    ("auto", "iris", np.inf): "Newton-CG stops at gap 3.0e-06: the gradient rule "
-    "assumes curvature ~1 in preconditioned coordinates; at this nearly "
-    "separable optimum the Hessian's eigenvalues are 5e-9..0.17",
-    ("newton-cg", "iris", np.inf): "same as solver='auto' (gap 3.0e-06)",
     ("lbfgs", "digits", 1.0): "L-BFGS hits max_iter=1000 (gap 8.5e-08, "
     "ConvergenceWarning)",
     ("lbfgs", "digits", 100.0): "L-BFGS hits max_iter=1000 (gap 2e-03, "
