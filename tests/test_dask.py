@@ -319,10 +319,19 @@ def test_lost_worker(monkeypatch, recoverable):
         calls = []
         map_sum = sdask.DaskRowBlocks.map_sum
 
+        def holder():
+            """A worker holding scattered data, else the first one."""
+            if not recoverable:
+                holders = set(client.who_has(parts[0]).popitem()[1])
+                for worker in cluster.workers.values():
+                    if worker.address in holders:
+                        return worker
+            return next(iter(cluster.workers.values()))
+
         def map_sum_losing_a_worker(self, fn, extra=None):
             calls.append(1)
             if len(calls) == 8:
-                cluster.sync(next(iter(cluster.workers.values())).close)
+                cluster.sync(holder().close)
             return map_sum(self, fn, extra)
 
         monkeypatch.setattr(sdask.DaskRowBlocks, "map_sum", map_sum_losing_a_worker)
