@@ -371,3 +371,26 @@ def test_preconditioning_helps_on_badly_scaled_features():
         runs[precondition] = minimize_lbfgs(obj, obj.initial(), tol=1e-8, max_iter=1000)
     assert runs[True].converged
     assert runs[True].n_iter < runs[False].n_iter
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_hessian_diagonal_matches_hessp_on_unit_vectors(fmt):
+    X, Wt, b, _, _, w = _problem(seed=3)
+    if fmt == "csr":
+        X = sp.csr_matrix(X)
+    mu = np.random.default_rng(3).normal(size=D)
+    P = _loss.softmax_at(X, Wt, b)
+    dW, db = _loss.hessian_diagonal(X, P, w, mu)
+    for k in range(K):
+        for j in range(D):
+            # coefficient (k, j) with the intercept absorbing the centring
+            Vt = np.zeros((D, K))
+            Vt[j, k] = 1.0
+            c = np.zeros(K)
+            c[k] = -mu[j]
+            hW, hb = _loss.hessp(X, P, w, Vt, c)
+            assert_allclose(dW[k, j], hW[k, j] - mu[j] * hb[k], rtol=1e-10)
+        c = np.zeros(K)
+        c[k] = 1.0
+        _, hb = _loss.hessp(X, P, w, np.zeros((D, K)), c)
+        assert_allclose(db[k], hb[k], rtol=1e-12)
