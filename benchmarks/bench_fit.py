@@ -2,8 +2,8 @@
 
 Run by hand from the repository root::
 
-    python benchmarks/bench_fit.py                      # everything (~15 min, 2 cores)
-    python benchmarks/bench_fit.py --problems digits many_classes --repeats 3
+    python benchmarks/bench_fit.py                      # everything (~20 min, 2 cores)
+    python benchmarks/bench_fit.py --problems digits many_classes
     python benchmarks/bench_fit.py --problems dense --solvers ours-auto sk-lbfgs-tight
 
 What is measured (DESIGN §6)
@@ -11,44 +11,54 @@ What is measured (DESIGN §6)
 Every solver minimises the same objective (DESIGN §1; ``LogisticRegression``
 gets ``C``, or ``2C`` for two classes), and every fitted model is scored by one
 function, :func:`common.objective` (``sklearn_softmax.metrics.cross_entropy``
-on float64 logits plus the penalty).  ``f*`` is the smallest objective found by
-two tight second-order reference solves: ours with ``solver="newton-cg",
-tol=1e-10`` on a float64 copy of ``X``, and ``LogisticRegression(
-solver="newton-cholesky", tol=1e-12)`` on ``X`` (skipped where its dense
-Hessian cannot fit, i.e. the sparse problem).  The *gap* is ``(f - f*)/|f*|``.
+on float64 logits plus the penalty).  ``f*`` is the smallest objective of two
+tight second-order reference solves: ours with ``solver="newton-cg",
+tol=1e-8`` on a float64 copy of ``X`` (below 1e-8 its gradient only shows
+rounding), and ``LogisticRegression(solver="newton-cholesky", tol=1e-12)`` on
+``X`` (skipped where its dense Hessian cannot fit: the sparse problem).  The
+*gap* is ``(f - f*) / |f*|``; the target is 1e-6.
 
-* **ours** (``SoftmaxRegression`` defaults; also ``solver="lbfgs"`` and
+* **ours** (``SoftmaxRegression()`` defaults; also ``solver="lbfgs"`` and
   ``"newton-cg"``) is timed *as configured*: the whole ``fit`` at default
-  ``tol``/``max_iter``, which must itself stop with gap <= 1e-6.  That is the
-  time a user gets, and never less than the time to 1e-6.  ``to 1e-6``
-  (iterations) is read from a separate ``verbose=1`` run.
-* **sklearn lbfgs default** (``LogisticRegression()``) is timed as configured;
-  it usually stops above 1e-6 (its gap is printed).
-* **sklearn lbfgs tight / newton-cg / newton-cholesky** are timed to 1e-6: a
-  traced run records the objective after every iteration (scipy's L-BFGS
-  callback result, the Newton-CG loss at each outer iterate, the
-  Newton-Cholesky loss at each iterate: values the solver computes anyway, so
-  the trace adds no evaluations), giving the first iteration count ``m`` whose
-  iterate reaches the gap.  Then *callback-free* fits with ``max_iter=m``
-  (``warm_start=False``, same ``tol``) are timed; each is checked with
-  :func:`common.objective` and ``m`` is raised by 5 % until the gap holds.
-  This equals "fit with increasing ``max_iter`` and take the first that
-  reaches 1e-6" without refitting every ``max_iter``.  A traced run that
-  passes ``--budget`` seconds (or ``max_iter``) is reported as ``> T``.
+  ``tol``/``max_iter``, which must itself stop at a gap <= 1e-6.  That is the
+  time a user gets, never less than the time to 1e-6.  ``to 1e-6`` is the
+  iteration at which the gap was first reached (from a ``verbose=1`` run).
+* **sklearn lbfgs default** (``LogisticRegression()``) is timed as configured
+  and usually stops above 1e-6 (see its gap).
+* **sklearn lbfgs tol=1e-10 / newton-cg tol=1e-10 / newton-cholesky
+  tol=1e-12** are timed *to 1e-6*: one traced run records the objective after
+  every iteration (scipy's L-BFGS callback result, the Newton-CG loss at each
+  outer iterate, the Newton-Cholesky loss at each iterate -- values the
+  solver computes anyway, so the trace adds no evaluations) and gives the
+  first iteration count ``m`` that reaches the gap; then callback-free fits
+  with ``max_iter=m`` (``warm_start=False``) are timed, each checked with
+  :func:`common.objective` (``m`` grows by 5 % until the gap holds).  This is
+  "fit with increasing ``max_iter``, take the first that reaches 1e-6"
+  without refitting every ``max_iter``.  A traced run that passes
+  ``--budget`` seconds or ``max_iter`` is reported as ``> T s`` / ``not
+  reached``.  A configuration whose traced time is over ``--hopeless`` times
+  the best sklearn one gets no clean fit; its traced time is shown as ``~T``.
 
-Threads: on this kind of machine numpy's and scipy's OpenBLAS pools (two
-pools) spin against each other; scikit-learn's fits are 2-50x slower under the
-default thread settings than with BLAS limited to one thread (its Cython loss
+Threads.  numpy and scipy each bring an OpenBLAS pool; on this kind of
+machine they spin against each other and scikit-learn's fits are 2-50x slower
+at default settings than with BLAS limited to one thread (its Cython loss
 keeps its OpenMP threads).  The sklearn rows therefore run under
-``threadpool_limits(1, user_api="blas")``, their fastest setting here (the
-``threads`` column says so); ``--sk-default-threads`` adds
-``LogisticRegression()`` under the default settings for reference.  Ours runs
-under default settings (it limits BLAS itself and splits rows over threads).
+``threadpool_limits(1, user_api="blas")`` (column ``threads``: ``blas=1``),
+their fastest setting here; ``LogisticRegression()`` is also shown at default
+threads (``--sk-default-threads``, on the small problems).  Ours runs at
+default settings (``own``: it limits BLAS itself and splits rows over
+threads) and once more under ``threadpool_limits(1)`` (``1``).
 
-Memory: ``tracemalloc`` peak of the fit (numpy buffers are traced) and the peak
-RSS increase sampled every 2 ms, in a separate run (for the traced sklearn
-configurations, in the traced run).  Medians over ``--repeats`` fits (one fit
-for sklearn configurations slower than ``--slow`` seconds).
+Timing.  Fits of all configurations are interleaved (round-robin), each on a
+quiet machine: before every timed fit the script waits (up to 3 s) until
+other processes use < 5 % of the CPUs, and repeats a fit once when they took
+more than ``--quiet`` of them meanwhile; the ``others`` column shows the
+largest share left.  Medians over ``--repeats`` fits (one fit for sklearn
+configurations slower than ``--slow`` seconds).
+
+Memory.  ``tracemalloc`` peak of the fit (numpy buffers are traced) and the
+peak RSS increase, sampled every 2 ms: in a separate fit for the rows timed
+as configured, during the traced run for the others.
 """
 
 import argparse

@@ -36,8 +36,8 @@ only, which is how a better default is found.  Medians of ``--repeats`` runs.
 """
 
 import argparse
+import contextlib
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +50,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine_lines, make_problem  # noqa: E402
+from common import machine_lines, make_problem, quiet_call  # noqa: E402
 
 from sklearn_softmax import _loss, _solver  # noqa: E402
 from sklearn_softmax._solver import SoftmaxObjective  # noqa: E402
@@ -58,15 +58,43 @@ from sklearn_softmax._solver import SoftmaxObjective  # noqa: E402
 KERNEL_PROBLEMS = ["dense", "dense_f32", "sparse"]
 
 
-def median(fn, repeats):
-    """Median seconds of ``fn()`` over ``repeats`` runs, after one warm-up run."""
-    fn()
-    times = []
+def round_robin(cases, repeats, quiet):
+    """Median seconds and largest others' CPU share of every case.
+
+    ``cases`` maps a name to ``(context, fn)``: in each of ``repeats`` rounds
+    every case in turn enters its context, calls ``fn`` once untimed (warm-up:
+    thread pools, caches) and once timed on a quiet machine
+    (:func:`common.quiet_call`).  Rounds interleave the cases, so load from
+    other processes falls on all of them alike.
+    """
+    times = {key: [] for key in cases}
+    shares = {key: [] for key in cases}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for key, (context, fn) in cases.items():
+            with context():
+                fn()
+                seconds, share, _ = quiet_call(fn, threshold=quiet)
+            times[key].append(seconds)
+            shares[key].append(share)
+    return (
+        {key: float(np.median(v)) for key, v in times.items()},
+        {key: max(v) for key, v in shares.items()},
+    )
+
+
+def _blas1_and(blocks=None):
+    """Context factory: BLAS at one thread, and ``blocks`` entered if given."""
+
+    @contextlib.contextmanager
+    def context():
+        with threadpool_limits(limits=1, user_api="blas"):
+            if blocks is None:
+                yield
+            else:
+                with blocks:
+                    yield
+
+    return context
 
 
 def point(X, K, seed=0):
@@ -96,30 +124,13 @@ def bench_problem(name, args):
     G = scipy.special.softmax(np.asarray(X @ Wt) + bd, axis=1).astype(dtype)
     G[np.arange(n), y] -= 1
     r = args.repeats
-    out = {}
+    alpha = 1.0 / (problem.C * n)
+    plain = contextlib.nullcontext
 
-    out["X @ Wt"] = median(lambda: X @ Wt, r)
-    if sp.issparse(X):
-        t1 = median(lambda: G.T @ X, r)
-        t2 = median(lambda: (X.T @ G).T, r)
-        out["G.T @ X"] = min(t1, t2)
-        gt_note = f"G.T @ X {t1 * 1e3:.1f} ms, (X.T @ G).T {t2 * 1e3:.1f} ms"
-    else:
-        out["G.T @ X"] = median(lambda: G.T @ X, r)
-        gt_note = ""
-    products = out["X @ Wt"] + out["G.T @ X"]
-
-    objective = SoftmaxObjective(
-        X, y, weights, K, alpha=1.0 / (problem.C * n), fit_intercept=True
-    )
+    objective = SoftmaxObjective(X, y, weights, K, alpha=alpha, fit_intercept=True)
     theta = objective.pack(W, b)
-    with threadpool_limits(limits=1, user_api="blas"), objective.blocks:
-        out["ours loss_grad"] = median(lambda: objective.loss_grad(theta), r)
     n_blocks = len(objective.blocks.blocks)
     n_threads = objective.blocks.n_threads
-    out["ours loss_gradient (whole X)"] = median(
-        lambda: _loss.loss_gradient(X, Wt, bd, y, weights), r
-    )
 
     lml = LinearModelLoss(
         base_loss=HalfMultinomialLoss(n_classes=K), fit_intercept=True
@@ -129,38 +140,73 @@ def bench_problem(name, args):
     omp = _openmp_effective_n_threads()
 
     def sk():
-        return lml.loss_gradient(coef, X, y_float, None, 1.0 / (problem.C * n), omp)
+        return lml.loss_gradient(coef, X, y_float, None, alpha, omp)
 
-    out["sklearn LinearModelLoss"] = median(sk, r)
-    with threadpool_limits(limits=1, user_api="blas"):
-        out["sklearn LinearModelLoss, blas=1"] = median(sk, r)
+    cases = {"X @ Wt": (plain, lambda: X @ Wt)}
+    if sp.issparse(X):
+        cases["G.T @ X"] = (plain, lambda: G.T @ X)
+        cases["(X.T @ G).T"] = (plain, lambda: (X.T @ G).T)
+    else:
+        cases["G.T @ X"] = (plain, lambda: G.T @ X)
+    cases["ours loss_grad"] = (
+        _blas1_and(objective.blocks),
+        lambda: objective.loss_grad(theta),
+    )
+    cases["ours loss_gradient (whole X)"] = (
+        plain,
+        lambda: _loss.loss_gradient(X, Wt, bd, y, weights),
+    )
+    cases["sklearn LinearModelLoss"] = (plain, sk)
+    cases["sklearn LinearModelLoss, blas=1"] = (_blas1_and(), sk)
 
     # The element-wise work of an evaluation on the whole X, in plain numpy and
     # the (K, n) layout (reductions over classes along contiguous rows); the
     # package's kernel may fuse or reorder these, the costs are the point.
-    pieces = {}
-    Zt = np.ascontiguousarray((X @ Wt).T)
-    pieces["max over classes"] = median(lambda: Zt.max(axis=0), r)
-    pieces["subtract max (in place)"] = median(
-        lambda: np.subtract(Zt, Zt.max(axis=0), out=Zt.copy()), r
-    )
-    pieces["  its copy alone"] = median(lambda: Zt.copy(), r)
+    Zt = np.ascontiguousarray(np.asarray(X @ Wt).T)
     Zs = Zt - Zt.max(axis=0)
-    pieces["exp, n x K (in place)"] = median(lambda: np.exp(Zs, out=Zs.copy()), r)
     P = np.exp(Zs)
-    pieces["sum over classes + divide"] = median(
-        lambda: np.divide(P, P.sum(axis=0), out=P.copy()), r
-    )
     cols = np.arange(n)
-    pieces["pick target scores"] = median(lambda: Zs[y, cols], r)
-    pieces["transpose to (K, n) contiguous"] = (
-        median(lambda: np.ascontiguousarray((X @ Wt).T), r) - out["X @ Wt"]
-    )
-    if np.issubdtype(dtype, np.floating) and not sp.issparse(X):
-        pieces["Wt.T @ X.T (scores as K x n)"] = median(lambda: Wt.T @ X.T, r)
-        pieces["Gt @ X (gradient, Gt (K, n) contiguous)"] = median(
-            lambda: G.T.copy() @ X, r
-        ) - median(lambda: G.T.copy(), r)
+    pieces = {
+        "max over classes": lambda: Zt.max(axis=0),
+        "copy of the (K, n) scores": lambda: Zt.copy(),
+        "exp, n x K": lambda: np.exp(Zs),
+        "sum over classes + divide": lambda: P / P.sum(axis=0),
+        "pick target scores": lambda: Zs[y, cols],
+        "scores transposed to (K, n)": lambda: np.ascontiguousarray(
+            np.asarray(X @ Wt).T
+        ),
+    }
+    if not sp.issparse(X):
+        Gt = np.ascontiguousarray(G.T)
+        pieces["scores as Wt.T @ X.T (K, n)"] = lambda: Wt.T @ X.T
+        pieces["Gt @ X, Gt (K, n) contiguous"] = lambda: Gt @ X
+    for key, fn in pieces.items():
+        cases["piece: " + key] = (plain, fn)
+
+    saved = _solver._BLOCK_BYTES
+    sweep = {}
+    try:
+        for mb in args.blocks:
+            _solver._BLOCK_BYTES = int(mb * 2**20)
+            obj = SoftmaxObjective(X, y, weights, K, alpha=alpha, fit_intercept=True)
+            th = obj.pack(W, b)
+            sweep[mb] = len(obj.blocks.blocks)
+            cases[f"block {mb:g} MB"] = (
+                _blas1_and(obj.blocks),
+                lambda obj=obj, th=th: obj.loss_grad(th),
+            )
+    finally:
+        _solver._BLOCK_BYTES = saved
+
+    med, share = round_robin(cases, r, args.quiet)
+    out = {k: v for k, v in med.items() if not k.startswith(("piece", "block"))}
+    gt_note = ""
+    if sp.issparse(X):
+        t1, t2 = out.pop("G.T @ X"), out.pop("(X.T @ G).T")
+        out = {"X @ Wt": out.pop("X @ Wt"), "G.T @ X": min(t1, t2), **out}
+        gt_note = f"G.T @ X {t1 * 1e3:.1f} ms, (X.T @ G).T {t2 * 1e3:.1f} ms"
+    products = out["X @ Wt"] + out["G.T @ X"]
+    worst = max(share.values())
 
     print(
         f"\n== {name}: {problem.shape_text()}; K={K}, {n_blocks} row blocks "
@@ -173,32 +219,17 @@ def bench_problem(name, args):
     if gt_note:
         print(f"   ({gt_note})")
     print("   element-wise pieces (plain numpy, whole X, default threads):")
-    for key, seconds in pieces.items():
-        print(f"     {key:<34}{seconds * 1e3:>9.2f}")
-
-    sweep = {}
-    if args.blocks:
-        saved = _solver._BLOCK_BYTES
-        try:
-            for mb in args.blocks:
-                _solver._BLOCK_BYTES = int(mb * 2**20)
-                obj = SoftmaxObjective(
-                    X, y, weights, K, alpha=1.0 / (problem.C * n), fit_intercept=True
-                )
-                th = obj.pack(W, b)
-                with threadpool_limits(limits=1, user_api="blas"), obj.blocks:
-                    sweep[mb] = (
-                        median(lambda obj=obj, th=th: obj.loss_grad(th), r),
-                        len(obj.blocks.blocks),
-                    )
-        finally:
-            _solver._BLOCK_BYTES = saved
-        print(f"   loss_grad by row-block size (default {saved / 2**20:g} MB):")
-        for mb, (seconds, nb) in sweep.items():
+    for key in pieces:
+        print(f"     {key:<34}{med['piece: ' + key] * 1e3:>9.2f}")
+    if sweep:
+        print(f"   ours loss_grad by row-block size (default {saved / 2**20:g} MB):")
+        for mb, n_blk in sweep.items():
+            seconds = med[f"block {mb:g} MB"]
             print(
-                f"     {mb:>6g} MB {nb:>5} blocks {seconds * 1e3:>9.2f} ms "
+                f"     {mb:>6g} MB {n_blk:>5} blocks {seconds * 1e3:>9.2f} ms "
                 f"{seconds / products:>6.2f} x products"
             )
+    print(f"   others: at most {worst:.0%} of the CPUs used by other processes")
     return name, out, products
 
 
@@ -208,6 +239,13 @@ def main(argv=None):
         "--problems", nargs="+", choices=KERNEL_PROBLEMS, default=KERNEL_PROBLEMS
     )
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        default=0.10,
+        help="repeat a timing (once) when other processes used more than "
+        "this share of the CPUs",
+    )
     parser.add_argument(
         "--blocks",
         type=float,

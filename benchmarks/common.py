@@ -327,6 +327,21 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
+def _git_commit(path):
+    """`` (git abc1234)`` of the checkout holding ``path``, ``+`` if it is edited."""
+    import subprocess
+
+    try:
+        run = lambda *cmd: subprocess.run(  # noqa: E731
+            ["git", "-C", path, *cmd], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        commit = run("rev-parse", "--short", "HEAD")
+        dirty = run("status", "--porcelain", "--", ".")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f" (git {commit}{'+' if dirty else ''})" if commit else ""
+
+
 def machine_lines():
     """Lines describing the machine and the BLAS/OpenMP pools (threadpoolctl)."""
     import scipy
@@ -349,7 +364,8 @@ def machine_lines():
         f"{platform.system()} {platform.machine()}",
         f"python {platform.python_version()}, numpy {np.__version__}, "
         f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
-        f"sklearn_softmax {getattr(sklearn_softmax, '__version__', '?')}",
+        f"sklearn_softmax {getattr(sklearn_softmax, '__version__', '?')}"
+        f"{_git_commit(os.path.dirname(sklearn_softmax.__file__))}",
     ]
     for pool in threadpool_info():
         lib = os.path.basename(pool["filepath"])
