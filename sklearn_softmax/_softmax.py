@@ -70,8 +70,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         Hessian-vector products, robust on ill-conditioned problems.  "auto":
         Newton-CG when one evaluation is cheap (``n * d * K <= 1e7``), else
         L-BFGS.  Both run in the same preconditioned coordinates and stop on
-        the same rule (see ``tol``).  float32 data always use Newton-CG under
-        "auto" (it resolves the optimum more finely in float32).
+        the same rule (see ``tol``).
     max_iter : int, default=1000
         Maximum number of iterations (L-BFGS steps or Newton steps).
     tol : float, default=1e-6
@@ -288,9 +287,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         solver = self.solver
         if solver == "auto":
             cheap = n_samples * objective.n_features * K <= _AUTO_NEWTON_WORK
-            # float32: Newton resolves the optimum more finely (see the floors)
-            float32 = objective.dtype == np.float32
-            solver = "newton-cg" if cheap or float32 else "lbfgs"
+            solver = "newton-cg" if cheap else "lbfgs"
         minimize = minimize_newton_cg if solver == "newton-cg" else minimize_lbfgs
         tol = self.tol
         if objective.dtype == np.float32:

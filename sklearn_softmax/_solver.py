@@ -344,7 +344,7 @@ def _progress(n_iter, f, g):
     print(f"iter {n_iter:5d}   loss {f:.12g}   |grad| {np.abs(g).max():.3e}")
 
 
-def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=20):
+def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=10):
     """Minimise ``objective`` with scipy's L-BFGS-B until the gradient rule holds.
 
     The rule (``max|grad| <= stop_threshold(tol, f)``) is checked after every
@@ -362,7 +362,9 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=20):
     verbose : int
         > 0 prints the objective and the gradient's max-norm every iteration.
     history : int
-        L-BFGS memory (pairs kept).
+        L-BFGS memory (pairs kept): 2 * history vectors of the parameters' size,
+        which dominates the fit's memory with 10^6 parameters (sparse data,
+        many classes).
 
     Returns
     -------
