@@ -344,7 +344,7 @@ def _progress(n_iter, f, g):
     print(f"iter {n_iter:5d}   loss {f:.12g}   |grad| {np.abs(g).max():.3e}")
 
 
-def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=10):
+def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None):
     """Minimise ``objective`` with scipy's L-BFGS-B until the gradient rule holds.
 
     The rule (``max|grad| <= stop_threshold(tol, f)``) is checked after every
@@ -361,10 +361,10 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=10):
     max_iter : int
     verbose : int
         > 0 prints the objective and the gradient's max-norm every iteration.
-    history : int
-        L-BFGS memory (pairs kept): 2 * history vectors of the parameters' size,
-        which dominates the fit's memory with 10^6 parameters (sparse data,
-        many classes).
+    history : int, default=None
+        L-BFGS memory (pairs kept): 2 * history vectors of the parameters' size.
+        Default: 20, or 10 above 10^5 parameters, where that memory dominates
+        the fit's (sparse data, many classes; 20 pairs cost 320 MB at 10^6).
 
     Returns
     -------
@@ -385,6 +385,8 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=10):
             raise StopIteration
 
     callback.n_iter = 0
+    if history is None:
+        history = 20 if theta0.size <= 100_000 else 10
     # Both BLAS pools (numpy's and scipy's) at one thread: parallelism comes
     # from our row blocks, and interleaving two pools cost 2x (DESIGN §8).
     with threadpool_limits(limits=1, user_api="blas"), objective.blocks:
