@@ -29,7 +29,12 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "sg_execution_times.rst", "_bench_table.rst"]
+exclude_patterns = [
+    "_build",
+    "**.ipynb_checkpoints",
+    "sg_execution_times.rst",
+    "_bench_table.rst",
+]
 root_doc = "index"
 default_role = "literal"
 nitpicky = False
