@@ -13,6 +13,7 @@ caller decides the normalisation.
 """
 
 import numpy as np
+import scipy.sparse as sp
 import scipy.special
 
 __all__ = [
@@ -111,6 +112,72 @@ def _exp_normalise(Zt):
     norm = Zt.sum(axis=0)
     Zt /= norm
     return np.log(norm)
+
+
+def compressed_slice(X, a, b):
+    """Major slices ``a:b`` of CSR/CSC ``X`` sharing its value and index buffers.
+
+    The constructor would copy views of a much larger buffer
+    (``_prune_array``), so the views are set after construction.
+    """
+    lo, hi = X.indptr[a], X.indptr[b]
+    if X.format == "csr":
+        part = sp.csr_matrix((b - a, X.shape[1]), dtype=X.dtype)
+    else:
+        part = sp.csc_matrix((X.shape[0], b - a), dtype=X.dtype)
+    part.indptr = (X.indptr[a : b + 1] - lo).astype(X.indices.dtype, copy=False)
+    part.indices = X.indices[lo:hi]
+    part.data = X.data[lo:hi]
+    return part
+
+
+# Elements of X per chunk of the statistics passes: their float64 temporaries
+# stay at a few hundred kB, so the passes add nothing measurable to the peak.
+_CHUNK_ELEMENTS = 1 << 16
+
+
+def sparse_chunks(X):
+    """Chunks of the stored entries of CSR or CSC ``X``: ``(a, b, part)``.
+
+    ``part`` holds major slices ``a:b`` (rows for CSR, columns for CSC) as
+    views of ``X``'s buffers (:func:`compressed_slice`): no copy of ``X``, and
+    whatever a caller derives from ``part.data`` is chunk-sized.
+    """
+    if X.format not in ("csr", "csc"):
+        X = X.tocsr()
+    n_major = X.indptr.shape[0] - 1
+    step = max(1, _CHUNK_ELEMENTS * n_major // max(X.nnz, 1))
+    for a in range(0, n_major, step):
+        b = min(a + step, n_major)
+        yield a, b, compressed_slice(X, a, b)
+
+
+def dense_chunks(X):
+    rows = max(1, _CHUNK_ELEMENTS // max(X.shape[1], 1))
+    for a in range(0, X.shape[0], rows):
+        yield a, X[a : a + rows]
+
+
+def _squares_product_t(At, X):
+    """``At @ (X * X)`` as a dense (K, d) float64 array, without ``X * X``.
+
+    The squares are formed chunk by chunk (rows of dense or CSR ``X``, columns
+    of CSC ``X``), so no temporary has the size of ``X``.
+    """
+    out = np.zeros((At.shape[0], X.shape[1]))
+    if not sp.issparse(X):
+        for a, chunk in dense_chunks(X):
+            out += _product_t(At[:, a : a + chunk.shape[0]], chunk * chunk)
+        return out
+    for a, b, part in sparse_chunks(X):
+        part = type(part)(
+            (part.data * part.data, part.indices, part.indptr), shape=part.shape
+        )
+        if part.format == "csr":
+            out += _product_t(At[:, a:b], part)
+        else:
+            out[:, a:b] = _product_t(At, part)
+    return out
 
 
 def _product_t(Gt, X):
@@ -270,8 +337,7 @@ def hessian_diagonal(X, P, weights, mu):
     Pt = P.T
     At = Pt * (1.0 - Pt)
     At *= weights.astype(At.dtype, copy=False)
-    X2 = X.multiply(X) if not isinstance(X, np.ndarray) else X * X
-    ax2 = _product_t(At, X2)
+    ax2 = _squares_product_t(At, X)
     ax = _product_t(At, X)
     db = At.sum(axis=1, dtype=np.float64)
     dW = ax2 - 2.0 * ax * mu + db[:, None] * (mu * mu)

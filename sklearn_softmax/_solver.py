@@ -60,12 +60,33 @@ def default_n_threads():
     return max(1, min([n_cpu, *blas]))
 
 
+def row_slice(X, a, b):
+    """Rows ``a:b`` of dense or CSR ``X`` as a view of its buffers (no copy).
+
+    scipy's ``X[a:b]`` on CSR copies the rows' values and indices; this shares
+    them (only the ``b - a + 1`` row pointers are new).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> X = sp.csr_matrix([[1.0, 0.0], [0.0, 2.0], [3.0, 4.0]])
+    >>> part = row_slice(X, 1, 3)
+    >>> part.toarray(), np.shares_memory(part.data, X.data)
+    (array([[0., 2.],
+           [3., 4.]]), True)
+    """
+    if not sp.issparse(X):
+        return X[a:b]
+    return _loss.compressed_slice(X, a, b)
+
+
 class RowBlocks:
     """Rows of ``X`` and of aligned per-row arrays, split into blocks.
 
     ``map_sum(fn)`` calls ``fn(X_block, *array_blocks)`` on every block (on
     threads when the work is large enough) and returns the element-wise sum of
-    the returned tuples.  Sparse matrices stay one block (see below).
+    the returned tuples.  CSR matrices get one block per thread, CSC one block.
 
     Parameters
     ----------
@@ -88,22 +109,33 @@ class RowBlocks:
     def __init__(self, X, arrays, n_classes, n_threads=None):
         n, d = X.shape
         self.n_threads = default_n_threads() if n_threads is None else n_threads
+        parallel = self.n_threads > 1 and n * d * n_classes >= _MIN_PARALLEL_WORK
         if sp.issparse(X):
-            # One block: 10 CSR row blocks on threads measured 2.6x slower on
-            # 50k x 50k (each block adds a full K x d gradient; one block per
-            # thread looks faster, not yet adopted), and slicing a CSC matrix
-            # by rows would copy it.
             bounds = [(0, n)]
+            if parallel and X.format == "csr":
+                # One block per thread, cut where the stored entries split
+                # evenly: scipy's sparse products release the GIL, and every
+                # extra block adds a full (K, d) gradient.  (Row slices of CSC
+                # would copy it: CSC stays one block.)
+                cuts = np.searchsorted(
+                    X.indptr, np.linspace(0, X.nnz, self.n_threads + 1)[1:-1]
+                )
+                edges = np.unique(np.concatenate([[0], cuts, [n]]))
+                bounds = list(zip(edges[:-1], edges[1:], strict=True))
         else:
-            rows = max(256, _BLOCK_BYTES // max(X.dtype.itemsize * d, 1))
-            if self.n_threads > 1 and n * d * n_classes >= _MIN_PARALLEL_WORK:
+            # X's row plus two (K,) score rows per sample: blocks stay in
+            # cache between the two products of one evaluation.
+            row_bytes = X.dtype.itemsize * (d + 2 * n_classes)
+            rows = max(256, _BLOCK_BYTES // max(row_bytes, 1))
+            if parallel:
                 # at least a few blocks per thread so the threads stay balanced
                 rows = min(rows, -(-n // (4 * self.n_threads)))
-            else:
-                rows = n
             bounds = [(a, min(a + rows, n)) for a in range(0, n, rows)] or [(0, n)]
         self.blocks = [
-            (X[a:b] if len(bounds) > 1 else X, *[arr[a:b] for arr in arrays])
+            (
+                X if len(bounds) == 1 else row_slice(X, a, b),
+                *[arr[a:b] for arr in arrays],
+            )
             for a, b in bounds
         ]
         self._pool = None
@@ -140,22 +172,54 @@ class RowBlocks:
 
 
 def _maxabs_block(X):
+    """Column-wise max of ``|x|``, float64, without a block-sized ``abs(X)``."""
+    d = X.shape[1]
+    out = np.zeros(d)
     if sp.issparse(X):
-        return (abs(X).max(axis=0).toarray().ravel(),)
-    return (np.abs(X).max(axis=0, initial=0.0),)
+        for a, b, part in _loss.sparse_chunks(X):
+            if part.format == "csr":
+                np.maximum.at(out, part.indices, np.abs(part.data))
+            else:
+                out[a:b] = abs(part).max(axis=0).toarray().ravel()
+        return (out,)
+    if X.shape[0]:
+        np.maximum(X.max(axis=0), -X.min(axis=0), out=out, dtype=np.float64)
+    return (out,)
 
 
 def _moments_block(X, w, scale):
-    """Weighted sums of ``x / scale`` and ``(x / scale)^2``, in float64."""
+    """Weighted sums of ``x / scale`` and ``(x / scale)^2``, in float64.
+
+    Scaled first so that columns of 1e-200 or 1e200 neither underflow nor
+    overflow when squared; computed in chunks so that no temporary has the
+    size of the block.
+    """
     w = w.astype(np.float64, copy=False)
+    d = X.shape[1]
+    m1, m2 = np.zeros(d), np.zeros(d)
     if sp.issparse(X):
-        Xs = X.multiply(1.0 / scale).tocsr()
-        return (
-            np.asarray(Xs.T @ w).ravel(),
-            np.asarray(Xs.multiply(Xs).T @ w).ravel(),
-        )
-    Xs = X / scale
-    return w @ Xs, w @ (Xs * Xs)
+        for a, b, part in _loss.sparse_chunks(X):
+            csr = part.format == "csr"
+            if csr:  # rows a:b, all columns
+                col_scale, rows, out = scale[part.indices], w[a:b], slice(None)
+            else:  # all rows, columns a:b
+                col_scale = np.repeat(scale[a:b], np.diff(part.indptr))
+                rows, out = w, slice(a, b)
+            # the chunk's values, scaled, on the chunk's index arrays
+            part = type(part)(
+                (part.data / col_scale, part.indices, part.indptr), shape=part.shape
+            )
+            m1[out] += np.asarray(part.T @ rows).ravel()
+            part.data *= part.data
+            m2[out] += np.asarray(part.T @ rows).ravel()
+        return m1, m2
+    for a, chunk in _loss.dense_chunks(X):
+        xs = chunk / scale
+        wc = w[a : a + chunk.shape[0]]
+        m1 += wc @ xs
+        xs *= xs
+        m2 += wc @ xs
+    return m1, m2
 
 
 def feature_moments(blocks, center):
