@@ -114,25 +114,58 @@ def _exp_normalise(Zt):
     return np.log(norm)
 
 
-def compressed_slice(X, a, b):
-    """Major slices ``a:b`` of CSR/CSC ``X`` sharing its value and index buffers.
+def _compressed(fmt, shape, data, indices, indptr):
+    """A CSR or CSC matrix on the given buffers, never copying them.
 
-    The constructor would copy views of a much larger buffer
-    (``_prune_array``), so the views are set after construction.
+    scipy's constructor copies a view of a much larger buffer
+    (``_prune_array``), so the buffers are set after construction.
+    """
+    cls = sp.csr_matrix if fmt == "csr" else sp.csc_matrix
+    out = cls(shape, dtype=data.dtype)
+    out.indptr, out.indices, out.data = indptr, indices, data
+    return out
+
+
+def compressed_slice(X, a, b):
+    """Major slices ``a:b`` (rows of CSR, columns of CSC) as views of ``X``.
+
+    Only the ``b - a + 1`` pointers are new; values and indices are shared.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> X = sp.csr_matrix([[1.0, 0.0], [0.0, 2.0], [3.0, 4.0]])
+    >>> part = compressed_slice(X, 1, 3)
+    >>> part.toarray(), np.shares_memory(part.data, X.data)
+    (array([[0., 2.],
+           [3., 4.]]), True)
     """
     lo, hi = X.indptr[a], X.indptr[b]
     if X.format == "csr":
-        part = sp.csr_matrix((b - a, X.shape[1]), dtype=X.dtype)
+        shape = (b - a, X.shape[1])
     else:
-        part = sp.csc_matrix((X.shape[0], b - a), dtype=X.dtype)
-    part.indptr = (X.indptr[a : b + 1] - lo).astype(X.indices.dtype, copy=False)
-    part.indices = X.indices[lo:hi]
-    part.data = X.data[lo:hi]
-    return part
+        shape = (X.shape[0], b - a)
+    indptr = (X.indptr[a : b + 1] - lo).astype(X.indices.dtype, copy=False)
+    return _compressed(X.format, shape, X.data[lo:hi], X.indices[lo:hi], indptr)
 
 
-# Elements of X per chunk of the statistics passes: their float64 temporaries
-# stay at a few hundred kB, so the passes add nothing measurable to the peak.
+def transposed(X):
+    """``X.T`` for sparse ``X``, sharing its buffers (scipy's ``.T`` copies views).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> transposed(sp.csr_matrix([[1.0, 2.0]])).toarray()
+    array([[1.],
+           [2.]])
+    """
+    if X.format not in ("csr", "csc"):
+        return X.T
+    fmt = "csc" if X.format == "csr" else "csr"
+    return _compressed(fmt, X.shape[::-1], X.data, X.indices, X.indptr)
+
+
 _CHUNK_ELEMENTS = 1 << 16
 
 
@@ -185,7 +218,7 @@ def _product_t(Gt, X):
     if isinstance(X, np.ndarray):
         out = Gt @ X
     else:
-        out = np.asarray(X.T @ Gt.T).T
+        out = np.asarray(transposed(X) @ Gt.T).T
     return out.astype(np.float64, copy=False)
 
 
