@@ -321,13 +321,14 @@ class SoftmaxObjective:
 
         ``gW`` is overwritten.
         """
-        # In place, row by row: at 10^6 parameters every temporary of the
-        # gradient's size is 8 MB of peak memory.  ``gW`` is consumed.
+        # In place, a group of classes at a time: at 10^6 parameters every
+        # temporary of the gradient's size is 8 MB of peak memory.
         K, d = self.n_classes, self.n_features
         out = np.empty(self.n_params)
         if self.fit_intercept:
-            for k in range(K):
-                gW[k] -= gb[k] * self.mu
+            rows = max(1, (1 << 16) // max(d, 1))  # classes per 512 kB temporary
+            for k in range(0, K, rows):
+                gW[k : k + rows] -= np.outer(gb[k : k + rows], self.mu)
             out[K * d :] = gb
         np.divide(gW, self.D, out=out[: K * d].reshape(K, d))
         return out
