@@ -155,7 +155,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         label_smoothing=0.0,
         solver="auto",
         max_iter=1000,
-        tol=1e-5,
+        tol=1e-6,
         warm_start=False,
         verbose=0,
     ):
