@@ -143,7 +143,7 @@ def _case_id(case):
 # package is fixed, the XPASS fails and the marker must go).  Explicit L-BFGS
 # is not what "auto" picks here: digits is ill-conditioned for it.
 _KNOWN = {
-    ("lbfgs", "digits", 1.0): "L-BFGS hits max_iter=1000 (gap 1.4e-07, "
+    ("lbfgs", "digits", 1.0): "L-BFGS hits max_iter=1000 (gap 8.0e-08, "
     "ConvergenceWarning)",
     ("lbfgs", "digits", 100.0): "L-BFGS hits max_iter=1000 (gap 2e-03, "
     "ConvergenceWarning)",
