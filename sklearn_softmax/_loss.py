@@ -150,6 +150,19 @@ def compressed_slice(X, a, b):
     return _compressed(X.format, shape, X.data[lo:hi], X.indices[lo:hi], indptr)
 
 
+def with_data(X, data):
+    """CSR or CSC ``X``'s sparsity structure with other values (no copies).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> with_data(sp.csr_matrix([[0.0, 3.0]]), np.array([9.0])).toarray()
+    array([[0., 9.]])
+    """
+    return _compressed(X.format, X.shape, data, X.indices, X.indptr)
+
+
 def transposed(X):
     """``X.T`` for sparse ``X``, sharing its buffers (scipy's ``.T`` copies views).
 
@@ -203,9 +216,7 @@ def _squares_product_t(At, X):
             out += _product_t(At[:, a : a + chunk.shape[0]], chunk * chunk)
         return out
     for a, b, part in sparse_chunks(X):
-        part = type(part)(
-            (part.data * part.data, part.indices, part.indptr), shape=part.shape
-        )
+        part = with_data(part, part.data * part.data)
         if part.format == "csr":
             out += _product_t(At[:, a:b], part)
         else:

@@ -199,9 +199,7 @@ def _moments_block(X, w, scale):
                 col_scale = np.repeat(scale[a:b], np.diff(part.indptr))
                 rows, out = w, slice(a, b)
             # the chunk's values, scaled, on the chunk's index arrays
-            part = type(part)(
-                (part.data / col_scale, part.indices, part.indptr), shape=part.shape
-            )
+            part = _loss.with_data(part, part.data / col_scale)
             m1[out] += np.asarray(_loss.transposed(part) @ rows).ravel()
             part.data *= part.data
             m2[out] += np.asarray(_loss.transposed(part) @ rows).ravel()
