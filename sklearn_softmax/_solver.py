@@ -413,6 +413,10 @@ def _progress(n_iter, f, g):
     print(f"iter {n_iter:5d}   loss {f:.12g}   |grad| {np.abs(g).max():.3e}")
 
 
+# Fresh L-BFGS runs after a stall of the line search (see minimize_lbfgs).
+_LBFGS_RESTARTS = 2
+
+
 def _default_history(n_params):
     """L-BFGS pairs by problem size (see :func:`minimize_lbfgs`)."""
     if n_params <= 10_000:
@@ -480,20 +484,34 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
         if np.abs(g0).max() <= stop_threshold(tol, f0):
             return _result(objective, theta0, f0, g0, 0, tol, "converged at start")
         g0 = last["g"] = None  # scipy evaluates theta0 again
-        res = scipy.optimize.minimize(
-            fun,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            callback=callback,
-            options={
-                "maxiter": max_iter,
-                "maxfun": 2 * max_iter + 20,
-                "gtol": 0.0,
-                "ftol": 0.0,
-                "maxcor": history,
-            },
-        )
+        theta, f = theta0, f0
+        for restart in range(_LBFGS_RESTARTS + 1):
+            left = max_iter - callback.n_iter
+            res = scipy.optimize.minimize(
+                fun,
+                theta,
+                jac=True,
+                method="L-BFGS-B",
+                callback=callback,
+                options={
+                    "maxiter": left,
+                    "maxfun": 2 * left + 20,
+                    "gtol": 0.0,
+                    "ftol": 0.0,
+                    "maxcor": history,
+                },
+            )
+            if callback.stopped or callback.n_iter >= max_iter:
+                break
+            # The line search found no decrease before the rule held: near
+            # the rounding level the correction pairs can stop describing the
+            # curvature.  A restart from the same point with an empty memory
+            # (a scaled gradient step first) often gets further; give up when
+            # it does not lower the objective.
+            improved = res.fun < f
+            theta, f = res.x, res.fun
+            if restart and not improved:
+                break
         if callback.stopped:
             f, g = last["f"], last["g"]
         else:  # other stops may return an earlier point (failed line search)
