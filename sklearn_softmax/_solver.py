@@ -339,7 +339,7 @@ class SoftmaxObjective:
         K, d = self.n_classes, self.n_features
         out = np.empty(self.n_params)
         if self.fit_intercept:
-            rows = max(1, (1 << 16) // max(d, 1))  # classes per 512 kB temporary
+            rows = max(1, _loss.CHUNK_ELEMENTS // max(d, 1))  # classes per chunk
             for k in range(0, K, rows):
                 gW[k : k + rows] -= np.outer(gb[k : k + rows], self.mu)
             out[K * d :] = gb
