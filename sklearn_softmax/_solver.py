@@ -518,11 +518,12 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
             )
             if callback.stopped or callback.n_iter >= max_iter:
                 break
-            # The line search found no decrease before the rule held: near
-            # the rounding level the correction pairs can stop describing the
-            # curvature.  A restart from the same point with an empty memory
-            # (a scaled gradient step first) often gets further; give up when
-            # it does not lower the objective.
+            # Stopped before the rule held, mostly because the line search
+            # found no decrease (also on scipy's maxfun): near the rounding
+            # level the correction pairs can stop describing the curvature.
+            # A restart from the same point with an empty memory (a scaled
+            # gradient step first) often gets further; give up when it does
+            # not lower the objective.
             improved = res.fun < f
             theta, f = res.x, res.fun
             if restart and not improved:
