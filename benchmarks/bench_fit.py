@@ -113,6 +113,7 @@ SOLVERS = [*OURS, *SKLEARN]
 LABELS = {
     "ours-auto": "ours SoftmaxRegression()",
     "ours-auto@1": "ours SoftmaxRegression()",
+    "ours-auto-to": "ours SoftmaxRegression()",
     "ours-lbfgs": "ours solver='lbfgs'",
     "ours-newton-cg": "ours solver='newton-cg'",
     "sk-lbfgs-default": "sklearn lbfgs default",
@@ -309,6 +310,7 @@ class Row:
     threads: str
     kind: str = "configured"  # or "to-target"
     make: object = None  # () -> estimator, for the timed fits
+    make_at: object = None  # to-target rows: max_iter -> make
     seconds: float = np.nan  # median time (as configured, or to 1e-6)
     times: list = field(default_factory=list)
     others: list = field(default_factory=list)  # others' CPU share per timed fit
@@ -332,8 +334,8 @@ def _sk_make(params, problem, **over):
     return lambda: LogisticRegression(C=C, **{**params, **over})
 
 
-def _ours_make(params, problem):
-    return lambda: SoftmaxRegression(C=problem.C, **params)
+def _ours_make(params, problem, **over):
+    return lambda: SoftmaxRegression(C=problem.C, **{**params, **over})
 
 
 def _memory(row, X, y):
@@ -372,7 +374,8 @@ def _to_target_row(problem, key, args, f_target, trace, mem):
         row.n_iter, row.gap = k, gap
         return row
     row.iters_to_target = max(int(m), 1)
-    row.make = _sk_make(SKLEARN[key], problem, max_iter=row.iters_to_target)
+    row.make_at = lambda m: _sk_make(SKLEARN[key], problem, max_iter=m)
+    row.make = row.make_at(row.iters_to_target)
     row.max_runs = args.repeats if t_traced <= args.slow else 1
     row.traced_seconds = t_traced
     return row
@@ -420,8 +423,7 @@ def _time_round(rows, X, y, problem, args, first):
                 break
             # the traced iterate count did not reproduce: raise max_iter by 5 %
             row.iters_to_target += max(1, row.iters_to_target // 20)
-            key = row.key
-            row.make = _sk_make(SKLEARN[key], problem, max_iter=row.iters_to_target)
+            row.make = row.make_at(row.iters_to_target)
         row.times.append(seconds)
         row.others.append(share)
         row.warned |= warned
@@ -529,10 +531,24 @@ def run_problem(name, args):
         )
         trace = trace_ours({"C": problem.C, **OURS[key]}, X, y)  # also a warm-up
         row.iters_to_target, _ = trace.first_reaching(f_target)
-        if key == "ours-auto" and args.single_thread:
+        if key != "ours-auto":
+            continue
+        if args.single_thread:
             rows["ours-auto@1"] = Row(
                 "ours-auto@1", "1", make=row.make, max_runs=args.repeats
             )
+        if row.iters_to_target is not None:
+            # timed to 1e-6 exactly as the tight sklearn rows are (their method
+            # applied to ours): a fit with max_iter = iterations to 1e-6
+            to = rows["ours-auto-to"] = Row(
+                "ours-auto-to",
+                "own",
+                kind="to-target",
+                max_runs=args.repeats,
+                iters_to_target=max(row.iters_to_target, 1),
+            )
+            to.make_at = lambda m: _ours_make(OURS["ours-auto"], problem, max_iter=m)
+            to.make = to.make_at(to.iters_to_target)
     if "sk-lbfgs-default" in args.solvers:
         make = _sk_make(SKLEARN["sk-lbfgs-default"], problem)
         rows["sk-lbfgs-default"] = Row(
@@ -613,7 +629,9 @@ def print_table(problem, rows, mb, seconds):
         label = LABELS[key] + (" *" if row.kind == "to-target" else "")
         if key == "ours-auto@1":
             label, to, gap = "ours SoftmaxRegression()", "", ""
-        flag = "  ConvergenceWarning" if row.warned and key.startswith("ours") else ""
+        # ours timed to 1e-6 stops at max_iter by construction: its warning is expected
+        ours_warned = row.warned and key.startswith("ours") and key != "ours-auto-to"
+        flag = "  ConvergenceWarning" if ours_warned else ""
         others = f"{max(row.others):.0%}" if row.others else ""
         print(
             f"   {label:<30}{row.threads:>8}{_fmt_time(row):>9}"
@@ -642,8 +660,9 @@ def _acc(value):
 def print_summary(results):
     print("\n== targets (ratios within this run)")
     print(
-        f"   {'problem':<14}{'ours s':>8}{'fastest sklearn to 1e-6':>32}{'s':>8}"
-        f"{'ratio':>7}{'target':>12}{'mem':>6}{'thr':>6}{'f32':>6}"
+        f"   {'problem':<14}{'ours s':>8}{'to 1e-6':>8}"
+        f"{'fastest sklearn to 1e-6':>30}{'s':>7}{'ratio':>7}{'as cfg':>7}"
+        f"{'target':>12}{'mem':>6}{'thr':>6}{'f32':>6}"
     )
     f64_time = {
         p.name: rows["ours-auto"].seconds
@@ -654,16 +673,22 @@ def print_summary(results):
         ours = rows.get("ours-auto")
         if ours is None:
             continue
+        to = rows.get("ours-auto-to")
+        # the issue's measure: time to 1e-6, taken for ours as for sklearn's
+        # tight rows; without that row the whole default fit stands in
+        ours_to = to if to is not None and to.reached else ours
         best = fastest_sklearn(rows)
         target = 1.0 if problem.name == "digits" else 0.25
         if best is not None:
-            ratio = ours.seconds / best.seconds
+            ratio = ours_to.seconds / best.seconds
             met = ours.reached and ratio <= target
             best_text, best_s = LABELS[best.key], f"{best.seconds:.3g}"
             ratio_text = f"{ratio:.2f}"
+            cfg_text = f"{ours.seconds / best.seconds:.2f}"
         else:  # no sklearn configuration reached 1e-6 within its budget
             overs = [r.over for k, r in rows.items() if k.startswith("sk-") and r.over]
-            best_text, best_s, ratio_text = "none reached", " ".join(overs), "-"
+            best_text, best_s = "none reached", " ".join(overs)
+            ratio_text = cfg_text = "-"
             met = ours.reached
         lbfgs = rows.get("sk-lbfgs-default")
         mem = f"{ours.peak_mb / lbfgs.peak_mb:.2f}" if lbfgs is not None else "-"
@@ -673,14 +698,18 @@ def print_summary(results):
         if problem.same_data_as in f64_time:
             f32 = f"{ours.seconds / f64_time[problem.same_data_as]:.2f}"
         print(
-            f"   {problem.name:<14}{ours.seconds:>8.3g}{best_text:>32}{best_s:>8}"
-            f"{ratio_text:>7}{'<= ' + f'{target:g}':>8} {'ok' if met else 'MISS':<4}"
+            f"   {problem.name:<14}{ours.seconds:>8.3g}{ours_to.seconds:>8.3g}"
+            f"{best_text:>30}{best_s:>7}{ratio_text:>7}{cfg_text:>7}"
+            f"{'<= ' + f'{target:g}':>8} {'ok' if met else 'MISS':<4}"
             f"{mem:>6}{thr:>6}{f32:>6}"
         )
     print(
-        "   ratio: ours SoftmaxRegression() / fastest sklearn, target <= 0.25 "
-        "(digits <= 1)\n   mem: tracemalloc peak of ours / sklearn lbfgs "
-        "default, target <= 1\n   thr: ours at default threads / under "
+        "   ours s: SoftmaxRegression() as configured (the whole default fit); "
+        "to 1e-6: the same\n   timed with max_iter = its iterations to 1e-6, as "
+        "the sklearn rows marked * are.\n   ratio: ours to 1e-6 / fastest "
+        "sklearn to 1e-6, target <= 0.25 (digits <= 1); as cfg:\n   the whole "
+        "default fit / the same\n   mem: tracemalloc peak of ours / sklearn "
+        "lbfgs default, target <= 1\n   thr: ours at default threads / under "
         "threadpool_limits(1), target <= 1.1\n   f32: ours on float32 / on the "
         "same data in float64, target <= 0.75"
     )
