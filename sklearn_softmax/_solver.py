@@ -37,12 +37,12 @@ from ._targets import class_mass
 
 __all__ = ["RowBlocks", "SoftmaxObjective", "minimize_lbfgs", "SolveResult"]
 
-# Bytes of X per row block (capped below at 4 blocks per thread).  Measured on
-# dense 100k x 200 (2 threads, one-thread BLAS each): the two products of a
-# block gained nothing from it staying in cache, while every block costs a
-# fixed overhead (its ~20 numpy calls hand the GIL between threads); 16 MB
-# against 4 MB: one evaluation 40 against 43-47 ms (float32 26-29 against
-# 27-32), whole fits 7 % (float32 5 %) faster, interleaved.
+# Bytes of X per row block (smaller where 16 MB would leave under 4 blocks per
+# thread).  Measured on dense 100k x 200 (2 threads, one-thread BLAS each): the
+# two products of a block gained nothing from it staying in cache, while every
+# block costs a fixed overhead (its ~20 numpy calls hand the GIL between
+# threads); 16 MB against 4 MB: one evaluation 40 against 43-47 ms (float32
+# 26-29 against 27-32), whole fits 7 % (float32 5 %) faster, interleaved.
 _BLOCK_BYTES = 16 << 20
 # Below this many multiply-adds per evaluation, threads cost more than they give.
 _MIN_PARALLEL_WORK = 4_000_000

@@ -143,7 +143,7 @@ __all__ = ["DaskRowBlocks"]
 
 # Partial sums added per task of the reduction tree.
 _FAN_IN = 8
-# Dense blocks are evaluated in row slices of this size, as in memory: the
+# Dense blocks are evaluated in row slices of this size (one thread each): the
 # scores of a slice stay in cache between the kernel's two products (a 40 MB
 # block: 12.6 ms per loss+gradient whole, 8.5 ms in slices).
 _SLICE_BYTES = 4 << 20
