@@ -79,7 +79,7 @@ def round_robin(cases, repeats, quiet, burst=1):
             with context():
                 fn()
                 seconds, share, _ = quiet_call(
-                    lambda fn=fn: [fn() for _ in range(burst)], threshold=quiet
+                    lambda fn=fn: _call_times(fn, burst), threshold=quiet
                 )
             times[key].append(seconds / burst)
             shares[key].append(share)
@@ -87,6 +87,13 @@ def round_robin(cases, repeats, quiet, burst=1):
         {key: float(np.median(v)) for key, v in times.items()},
         {key: max(v) for key, v in shares.items()},
     )
+
+
+def _call_times(fn, count):
+    """Call ``fn`` ``count`` times, dropping each result before the next call
+    (kept results would make every call fault in fresh memory)."""
+    for _ in range(count):
+        fn()
 
 
 def _blas1_and(blocks=None):
