@@ -6,17 +6,17 @@ Run by hand from the repository root::
     python benchmarks/bench_fit.py --problems digits many_classes
     python benchmarks/bench_fit.py --problems dense --solvers ours-auto sk-lbfgs-tight
 
-What is measured (DESIGN §6)
-----------------------------
-Every solver minimises the same objective (DESIGN §1; ``LogisticRegression``
-gets ``C``, or ``2C`` for two classes), and every fitted model is scored by one
-function, :func:`common.objective` (``sklearn_softmax.metrics.cross_entropy``
-on float64 logits plus the penalty).  ``f*`` is the smallest objective of two
-tight second-order reference solves: ours with ``solver="newton-cg",
-tol=1e-8`` on a float64 copy of ``X`` (below 1e-8 its gradient only shows
-rounding), and ``LogisticRegression(solver="newton-cholesky", tol=1e-12)`` on
-``X`` (skipped where its dense Hessian cannot fit: the sparse problem).  The
-*gap* is ``(f - f*) / |f*|``; the target is 1e-6.
+What is measured
+----------------
+Every solver minimises the same objective (docs/user_guide/objective.rst;
+``LogisticRegression`` gets ``C``, or ``2C`` for two classes), and every fitted
+model is scored by one function, :func:`common.objective` (the package's
+private ``sklearn_softmax._objective.objective_value``, in float64).  ``f*`` is
+the smallest objective of two tight second-order reference solves: ours with
+``solver="newton-cg", tol=1e-8`` on a float64 copy of ``X`` (below 1e-8 its
+gradient only shows rounding), and ``LogisticRegression(solver="newton-cholesky",
+tol=1e-12)`` on ``X`` (skipped where its dense Hessian cannot fit: the sparse
+problem).  The *gap* is ``(f - f*) / |f*|``; the target is 1e-6.
 
 * **ours** (``SoftmaxRegression()`` defaults; also ``solver="lbfgs"`` and
   ``"newton-cg"``) is timed *as configured*: the whole ``fit`` at default

@@ -5,7 +5,7 @@ Run by hand from the repository root::
     python benchmarks/bench_kernel.py                 # dense f64, dense f32, sparse
     python benchmarks/bench_kernel.py --problems dense --repeats 15 --blocks 1 2 4 8 16
 
-DESIGN §6: the cost of one evaluation of the objective and its gradient is
+The cost of one evaluation of the objective and its gradient is
 bounded below by its two products, ``Z = X @ W.T`` (n x d times d x K) and
 ``G.T @ X`` (K x n times n x d).  Each product is timed alone with numpy's
 default threads; the ratio ``evaluation / (both products)`` says how close the
@@ -31,7 +31,7 @@ Rows:
   time goes.
 
 ``--blocks`` re-times ``loss_grad`` with other row-block sizes (MB of ``X`` per
-block) by setting ``sklearn_softmax._solver._BLOCK_BYTES`` in this process
+block) by setting ``sklearn_softmax._blocks._BLOCK_BYTES`` in this process
 only, which is how a better default is found.  Medians over ``--repeats``
 rounds of the mean of ``--burst`` back-to-back calls.
 """
@@ -53,8 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import machine_lines, make_problem, quiet_call  # noqa: E402
 
-from sklearn_softmax import _loss, _solver  # noqa: E402
-from sklearn_softmax._solver import SoftmaxObjective  # noqa: E402
+from sklearn_softmax import _blocks, _loss  # noqa: E402
+from sklearn_softmax._objective import SoftmaxObjective  # noqa: E402
 
 KERNEL_PROBLEMS = ["dense", "dense_f32", "sparse"]
 
@@ -141,7 +141,9 @@ def bench_problem(name, args):
     alpha = 1.0 / (problem.C * n)
     plain = contextlib.nullcontext
 
-    objective = SoftmaxObjective(X, y, weights, K, alpha=alpha, fit_intercept=True)
+    objective = SoftmaxObjective.from_arrays(
+        X, y, weights, K, alpha=alpha, fit_intercept=True
+    )
     theta = objective.pack(W, b)
     n_blocks = len(objective.blocks.blocks)
     n_threads = objective.blocks.n_threads
@@ -197,12 +199,14 @@ def bench_problem(name, args):
     for key, fn in pieces.items():
         cases["piece: " + key] = (plain, fn)
 
-    saved = _solver._BLOCK_BYTES
+    saved = _blocks._BLOCK_BYTES
     sweep = {}
     try:
         for mb in args.blocks:
-            _solver._BLOCK_BYTES = int(mb * 2**20)
-            obj = SoftmaxObjective(X, y, weights, K, alpha=alpha, fit_intercept=True)
+            _blocks._BLOCK_BYTES = int(mb * 2**20)
+            obj = SoftmaxObjective.from_arrays(
+                X, y, weights, K, alpha=alpha, fit_intercept=True
+            )
             th = obj.pack(W, b)
             sweep[mb] = len(obj.blocks.blocks)
             cases[f"block {mb:g} MB"] = (
@@ -210,7 +214,7 @@ def bench_problem(name, args):
                 lambda obj=obj, th=th: obj.loss_grad(th),
             )
     finally:
-        _solver._BLOCK_BYTES = saved
+        _blocks._BLOCK_BYTES = saved
 
     med, share = round_robin(cases, r, args.quiet, args.burst)
     out = {k: v for k, v in med.items() if not k.startswith(("piece", "block"))}

@@ -3,14 +3,15 @@
 Run by hand, never imported by the package.  ``bench_fit.py`` and
 ``bench_kernel.py`` import this module from the same folder.
 
-The objective (DESIGN §1, unit sample weights) of a fitted model is computed
-here, once, for every solver alike::
+The objective (docs/user_guide/objective.rst, unit sample weights) of a
+fitted model is computed here for every solver alike::
 
     f(W, b) = mean_i CE_i + ||W||_F^2 / (2 C n)
 
-through :func:`sklearn_softmax.metrics.cross_entropy` on float64 logits.  For
-two classes ``coef_`` holds the log-odds ``W_1 - W_0`` and the penalty is
-``||coef_||^2 / (4 C n)``: the objective of ``LogisticRegression(C=2C)``.
+by the package's private helper :func:`sklearn_softmax._objective.objective_value`
+in float64.  For two classes ``coef_`` holds the log-odds ``W_1 - W_0`` and
+the penalty is ``||coef_||^2 / (4 C n)``: the objective of
+``LogisticRegression(C=2C)``.
 """
 
 import os
@@ -23,7 +24,7 @@ import scipy.sparse as sp
 from sklearn.datasets import load_digits, make_classification
 from threadpoolctl import threadpool_info
 
-from sklearn_softmax.metrics import cross_entropy
+from sklearn_softmax._objective import objective_value
 
 __all__ = [
     "PROBLEMS",
@@ -44,7 +45,7 @@ __all__ = [
 
 # -- the objective -------------------------------------------------------------
 def objective(X, y_index, coef, intercept, C):
-    """DESIGN §1 objective (unit weights) of ``(coef, intercept)``, in float64.
+    """Objective (unit weights) of ``(coef, intercept)``, in float64.
 
     Parameters
     ----------
@@ -56,25 +57,7 @@ def objective(X, y_index, coef, intercept, C):
     C : float
         Our ``C`` (``LogisticRegression`` uses ``2 C`` for two classes).
     """
-    coef = np.asarray(coef, dtype=np.float64)
-    intercept = np.asarray(intercept, dtype=np.float64)
-    if sp.issparse(X):
-        Z = np.asarray(X.astype(np.float64) @ coef.T)
-    else:
-        Z = np.asarray(X, dtype=np.float64) @ coef.T
-    Z += intercept
-    binary = coef.shape[0] == 1
-    n_classes = 2 if binary else coef.shape[0]
-    ce = cross_entropy(
-        y_index,
-        Z.ravel() if binary else Z,
-        from_logits=True,
-        labels=np.arange(n_classes),
-    )
-    if np.isinf(C):
-        return float(ce)
-    penalty = float(np.vdot(coef, coef)) * (0.5 if binary else 1.0)
-    return float(ce) + penalty / (2.0 * C * X.shape[0])
+    return objective_value(X, y_index, coef, intercept, C)
 
 
 def model_objective(model, X, y_index, C):

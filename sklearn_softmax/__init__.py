@@ -5,7 +5,19 @@ softmax cross-entropy; :mod:`sklearn_softmax.metrics` computes cross-entropy and
 KL divergence from probabilities or logits.
 """
 
+from ._blocks import register_backend
 from ._softmax import SoftmaxRegression
 
 __all__ = ["SoftmaxRegression"]
+
+
+def _dask_backend():
+    from . import dask
+
+    return dask
+
+
+# Dask collections are fitted and predicted on by the Dask wing, imported
+# only when one is passed (Dask stays an optional extra).
+register_backend("dask", _dask_backend)
 __version__ = "0.1.0"

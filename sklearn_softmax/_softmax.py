@@ -17,17 +17,16 @@ from sklearn.utils.validation import (
 )
 
 from . import _loss
-from ._solver import SoftmaxObjective, minimize_lbfgs, minimize_newton_cg
-from ._targets import (
-    check_soft_targets,
-    check_weighted_classes,
-    class_mass,
-    class_weight_vector,
-    encode_labels,
-    row_class_weight,
-    smooth,
-    soft_classes,
+from ._blocks import FitInput, RowBlocks, input_backend
+from ._objective import (
+    SoftmaxObjective,
+    full_parameters,
+    reported_parameters,
+    separates,
 )
+from ._precondition import Preconditioner
+from ._solver import solve
+from ._targets import prepare_rows, soft_classes
 
 __all__ = ["SoftmaxRegression"]
 
@@ -175,21 +174,19 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         return tags
 
     # -- fitting -------------------------------------------------------------
-    def _validate_targets(self, X, y, classes):
-        """Return ``(classes, target)``: labels -> indices, soft rows -> floats."""
-        if _target_columns(y) > 1:
-            X, Y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse=["csr", "csc"],
-                dtype=[np.float64, np.float32],
-                multi_output=True,
-                y_numeric=True,
+    def _in_memory_input(self, X, y, sample_weight, classes):
+        """Validate NumPy / SciPy training data as one in-memory block."""
+        if _target_columns(y) == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples,), for example "
+                "using ravel().",
+                DataConversionWarning,
+                stacklevel=3,
             )
-            classes = soft_classes(classes, Y.shape[1])
-            return X, classes, Y
-        if classes is not None:
+            y = column_or_1d(y)
+        soft = _target_columns(y) > 1
+        if not soft and classes is not None:
             raise ValueError("classes= is only used with (n, K) probability targets.")
         X, y = validate_data(
             self,
@@ -197,10 +194,19 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             y,
             accept_sparse=["csr", "csc"],
             dtype=[np.float64, np.float32],
+            multi_output=soft,
+            y_numeric=soft,
         )
-        check_classification_targets(y)
-        classes, y_index = encode_labels(y)
-        return X, classes, y_index
+        if soft:
+            classes = soft_classes(classes, y.shape[1])
+        else:
+            check_classification_targets(y)
+            classes = np.unique(y)
+        sw = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        blocks = RowBlocks.whole(X, y, sw)
+        return FitInput(blocks, classes, X.shape[0], X.shape[1], X.dtype)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, classes=None):
@@ -226,129 +232,66 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self : SoftmaxRegression
             The fitted estimator.
         """
-        if _is_dask(X):  # distributed fit on the cluster (sklearn_softmax.dask)
-            from .dask import _fit_dask
-
-            return _fit_dask(self, X, y, sample_weight, classes=classes)
-        if _target_columns(y) == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected. "
-                "Please change the shape of y to (n_samples,), for example "
-                "using ravel().",
-                DataConversionWarning,
-                stacklevel=2,
+        backend = input_backend(X)  # e.g. Dask collections: sklearn_softmax.dask
+        if backend is None:
+            data = self._in_memory_input(X, y, sample_weight, classes)
+        else:
+            data = backend.fit_input(self, X, y, sample_weight, classes)
+        raw, classes, n_samples, n_features, dtype = data
+        del data  # the raw blocks go once prepared (on Dask: persisted arrays)
+        K = classes.shape[0]
+        blocks, total = prepare_rows(
+            raw,
+            classes,
+            label_smoothing=self.label_smoothing,
+            class_weight=self.class_weight,
+        )
+        del raw
+        blocks = blocks.split(K)
+        alpha = 1.0 / (self.C * total)
+        with blocks:
+            pre = Preconditioner.from_blocks(
+                blocks, K, alpha=alpha, fit_intercept=self.fit_intercept
             )
-            y = column_or_1d(y)
-        X, classes, target = self._validate_targets(X, y, classes)
-        K = classes.shape[0]
-        sw = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        if target.ndim == 2:
-            target, row_mass = check_soft_targets(target)
-            sw = sw * row_mass
-        target = smooth(target, K, self.label_smoothing)
-        cw = class_weight_vector(self.class_weight, classes, class_mass(target, K, sw))
-        s = sw * row_class_weight(target, cw)
-        S = s.sum()
-        check_weighted_classes(class_mass(target, K, s), classes, S)
-
-        objective = SoftmaxObjective(
-            X,
-            target,
-            s / S,
-            K,
-            alpha=1.0 / (self.C * S),
-            fit_intercept=self.fit_intercept,
-        )
-        return self._fit_objective(
-            objective, classes, X.shape[0], lambda W, b: _separates(X, target, s, W, b)
-        )
-
-    def _fit_objective(self, objective, classes, n_samples, separates):
-        """Solve ``objective``, warn if needed, set the fitted attributes.
-
-        Shared by the in-memory fit and the Dask wing (whose ``objective``
-        keeps its row blocks on workers), so warm start, solver choice,
-        convergence warnings, the gauge and the binary contract exist once.
-        ``separates(W, b)`` says whether the solution separates the training
-        data; it is asked only when ``C=inf``.
-        """
-        K = classes.shape[0]
+        objective = SoftmaxObjective(blocks, pre, alpha=alpha, dtype=dtype)
         theta0 = objective.initial()
         if (
             self.warm_start
             and hasattr(self, "coef_")
             and np.array_equal(getattr(self, "classes_", None), classes)
-            and self.coef_.shape[1] == objective.n_features
+            and self.coef_.shape[1] == n_features
         ):
             # same classes and features: start from the previous solution
-            theta0 = objective.pack(*self._full_parameters())
-        solver = self.solver
-        if solver == "auto":
-            cheap = n_samples * objective.n_features * K <= _AUTO_NEWTON_WORK
-            solver = "newton-cg" if cheap else "lbfgs"
-        minimize = minimize_newton_cg if solver == "newton-cg" else minimize_lbfgs
-        tol = self.tol
-        if objective.dtype == np.float32:
-            tol = max(tol, _FLOAT32_TOL_FLOOR[solver])
-        result = minimize(
-            objective, theta0, tol=tol, max_iter=self.max_iter, verbose=self.verbose
+            theta0 = objective.pack(*full_parameters(self.coef_, self.intercept_))
+        result = solve(
+            objective,
+            theta0,
+            solver=self.solver,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            n_samples=n_samples,
+            verbose=self.verbose,
         )
         if not result.converged:
-            if result.n_iter >= self.max_iter:
-                why = "Increase max_iter"
-            else:
-                why = (
-                    "The objective stopped decreasing before the gradient met tol; "
-                    "tol may be below what float rounding of the objective resolves"
-                )
-            if result.grad_max > result.threshold:
-                state = (
-                    f"the gradient's max-norm is {result.grad_max:.3g} > "
-                    f"{result.threshold:.3g} = tol * min(1, sqrt(loss)) with "
-                    f"tol={tol:g} ({result.message})"
-                )
-            else:
-                state = result.message
-            warnings.warn(
-                f"SoftmaxRegression did not converge: after {result.n_iter} "
-                f"iterations {state}. {why}; for separable data with C=inf no "
-                "finite optimum exists.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        elif self.C == np.inf and separates(result.W, result.b):
+            warnings.warn(_not_converged(result), ConvergenceWarning, stacklevel=2)
+        elif self.C == np.inf and separates(blocks, result.W, result.b):
             # The gradient can fall below tol on the way to infinity: there the
             # loss itself is below tol. Scaling (W, b) up lowers it further, so
             # the point returned is no optimum.
             warnings.warn(
                 "SoftmaxRegression did not converge: the training data are "
                 "perfectly separated by the fitted model and C=inf, so no finite "
-                f"optimum exists (the gradient met tol={tol:g} only because the "
-                "loss is nearly 0). Use a finite C.",
+                f"optimum exists (the gradient met tol={result.tol:g} only "
+                "because the loss is nearly 0). Use a finite C.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=2,
             )
-
-        W = result.W - result.W.mean(axis=0)
-        b = np.zeros(K) if result.b is None else result.b - result.b.mean()
-        if K == 2:
-            W, b = W[1:] - W[:1], b[1:] - b[:1]
+        coef, intercept = reported_parameters(result.W, result.b)
         self.classes_ = classes
-        self.coef_ = W.astype(objective.dtype)
-        self.intercept_ = b.astype(objective.dtype)
+        self.coef_ = coef.astype(dtype)
+        self.intercept_ = intercept.astype(dtype)
         self.n_iter_ = result.n_iter
         return self
-
-    def _full_parameters(self):
-        """(K, d) coefficients and (K,) intercepts of the fitted model."""
-        W = self.coef_.astype(np.float64)
-        b = self.intercept_.astype(np.float64)
-        if W.shape[0] == 1:  # binary: log-odds split symmetrically
-            W = np.vstack([-W / 2, W / 2])
-            b = np.concatenate([-b / 2, b / 2])
-        return W, b
 
     # -- prediction ----------------------------------------------------------
     def decision_function(self, X):
@@ -363,8 +306,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, the log-odds of ``classes_[1]``.
         """
-        if _is_dask(X):
-            return _dask_blockwise(self, "decision_function", X)
+        backend = input_backend(X)
+        if backend is not None:  # lazy, block by block (e.g. Dask)
+            return backend.predict(self, "decision_function", X)
         check_is_fitted(self)
         X = validate_data(
             self,
@@ -392,8 +336,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities of the classes, in the order of ``classes_``.
         """
-        if _is_dask(X):
-            return _dask_blockwise(self, "predict_log_proba", X)
+        backend = input_backend(X)
+        if backend is not None:  # lazy, block by block (e.g. Dask)
+            return backend.predict(self, "predict_log_proba", X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             scores = np.column_stack([np.zeros_like(scores), scores])
@@ -411,8 +356,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities of the classes, in the order of ``classes_``.
         """
-        if _is_dask(X):
-            return _dask_blockwise(self, "predict_proba", X)
+        backend = input_backend(X)
+        if backend is not None:  # lazy, block by block (e.g. Dask)
+            return backend.predict(self, "predict_proba", X)
         return np.exp(self.predict_log_proba(X))
 
     def predict(self, X):
@@ -427,45 +373,36 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, taken from ``classes_``.
         """
-        if _is_dask(X):
-            return _dask_blockwise(self, "predict", X)
+        backend = input_backend(X)
+        if backend is not None:  # lazy, block by block (e.g. Dask)
+            return backend.predict(self, "predict", X)
         scores = self.decision_function(X)
         index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[index]
 
 
-def _is_dask(X):
-    """Whether ``X`` is a Dask collection (checked without importing Dask)."""
-    return type(X).__module__.split(".")[0] == "dask"
-
-
-def _dask_blockwise(estimator, method, X):
-    """``estimator.method(X)`` as a lazy Dask array, block by block."""
-    from .dask import _predict_dask
-
-    return _predict_dask(estimator, method, X)
-
-
-def _separates(X, target, weights, W, b):
-    """Whether ``(W, b)`` puts every weighted hard-labelled row strictly on its class.
-
-    Only hard targets (indices, or one-hot rows) can be separated; a row with
-    probability mass on two classes has a finite optimum along any direction.
-    """
-    rows = weights > 0
-    if target.ndim == 2:
-        if not np.all(target[rows].max(axis=1) == 1.0):
-            return False
-        target = target.argmax(axis=1)
-    Z = safe_sparse_dot(X, W.T.astype(X.dtype), dense_output=True)
-    Z = np.asarray(Z, dtype=np.float64)
-    if b is not None:
-        Z += b
-    Z, target = Z[rows], target[rows]
-    idx = np.arange(Z.shape[0])
-    true = Z[idx, target]
-    Z[idx, target] = -np.inf
-    return bool(np.all(true > Z.max(axis=1)))
+def _not_converged(result):
+    """The ConvergenceWarning's text for an unconverged :class:`SolveResult`."""
+    if result.reason == "max_iter":
+        why = "Increase max_iter"
+    else:
+        why = (
+            "The objective stopped decreasing before the gradient met tol; "
+            "tol may be below what float rounding of the objective resolves"
+        )
+    if result.grad_max > result.threshold:
+        state = (
+            f"the gradient's max-norm is {result.grad_max:.3g} > "
+            f"{result.threshold:.3g} = tol * min(1, sqrt(loss)) with "
+            f"tol={result.tol:g} ({result.message})"
+        )
+    else:
+        state = result.message
+    return (
+        f"SoftmaxRegression did not converge: after {result.n_iter} "
+        f"iterations {state}. {why}; for separable data with C=inf no "
+        "finite optimum exists."
+    )
 
 
 def _target_columns(y):
@@ -474,14 +411,3 @@ def _target_columns(y):
         return 0
     shape = np.shape(np.asarray(y))
     return shape[1] if len(shape) == 2 else 0
-
-
-# "auto" takes Newton-CG below this many multiply-adds per evaluation (n * d * K):
-# there evaluations are cheap and Newton is robust to ill-conditioning (nearly
-# separable data, weak penalties) where L-BFGS needs thousands of iterations.
-_AUTO_NEWTON_WORK = 10_000_000
-
-# Float32 gradients carry rounding of ~1e-7 times the sum of |terms|; below
-# this floor the criterion would only measure noise.
-# L-BFGS's line search gives up sooner on that noise than Newton's does.
-_FLOAT32_TOL_FLOOR = {"lbfgs": 1e-4, "newton-cg": 1e-5}

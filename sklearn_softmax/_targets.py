@@ -3,8 +3,13 @@
 A *target* (see ``_loss``) is either a 1-D integer array of class indices or an
 (n, K) float array whose rows are probability distributions.  This module turns
 what users pass (labels of any hashable type, soft rows, label smoothing, class
-weights) into that form.  No estimator state.
+weights, sample weights) into targets and row weights.  No estimator state.
+
+The pipeline is written once, against row blocks (``_blocks.Blocks``), so the
+in-memory fit and the Dask wing run the same code: :func:`prepare_rows`.
 """
+
+from functools import partial
 
 import numpy as np
 
@@ -18,6 +23,7 @@ __all__ = [
     "soft_classes",
     "row_class_weight",
     "check_weighted_classes",
+    "prepare_rows",
 ]
 
 # Rows of soft targets / predicted probabilities must sum to 1 within this
@@ -330,14 +336,96 @@ def check_weighted_classes(mass, classes, total):
     >>> check_weighted_classes(np.array([1.0, 0.0]), np.array(["a", "b"]), 1.0)
     Traceback (most recent call last):
     ...
-    ValueError: SoftmaxRegression needs samples of at least 2 classes with ...
+    ValueError: The fit needs samples of at least 2 classes with ...
     """
     n_positive = np.count_nonzero(mass > 0)
     if n_positive < 2:
         raise ValueError(
-            "SoftmaxRegression needs samples of at least 2 classes with "
+            "The fit needs samples of at least 2 classes with "
             f"positive weight; got {n_positive} class(es) "
             f"among the labels {classes.tolist()[:10]}."
         )
     if not np.isfinite(total):
         raise ValueError("The sum of sample_weight (times class_weight) overflows.")
+
+
+# -- the pipeline, on row blocks ---------------------------------------------------
+def prepare_rows(blocks, classes, *, label_smoothing, class_weight):
+    """Targets and normalised row weights of every block, and the weight total.
+
+    The steps, each a map or a small reduction over the blocks:
+
+    1. per block: labels -> class indices (against ``classes``), or probability
+       rows -> exact distributions with the row sum moved into the weight
+       (:func:`check_soft_targets`); then label smoothing (:func:`smooth`);
+    2. class masses under the sample weights -> ``class_weight`` vector;
+    3. row weights ``s_i = sample_weight_i * cw[y_i]`` (soft rows:
+       ``sum_k Y_ik cw_k``), their total ``S`` and the check that two classes
+       carry weight;
+    4. normalised weights ``s_i / S``.
+
+    Parameters
+    ----------
+    blocks : Blocks
+        Blocks of ``(X, labels or probability rows, float64 sample weights)``.
+    classes : ndarray of shape (K,)
+        Labels in column order.
+    label_smoothing : float in [0, 1)
+    class_weight : None, "balanced" or dict
+
+    Returns
+    -------
+    blocks : Blocks
+        The same rows with ``(target, s / S)``.
+    total : float
+        ``S``, the sum of the row weights (``alpha = 1 / (C S)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_softmax._blocks import RowBlocks
+    >>> raw = RowBlocks.whole(np.zeros((3, 1)), np.array(["b", "a", "b"]),
+    ...                       np.ones(3))
+    >>> blocks, total = prepare_rows(raw, np.array(["a", "b"]),
+    ...                              label_smoothing=0.0, class_weight="balanced")
+    >>> float(total), blocks.blocks[0].target, blocks.blocks[0].weight.round(3)
+    (3.0, array([1, 0, 1]), array([0.25, 0.5 , 0.25]))
+    """
+    K = classes.shape[0]
+    blocks = blocks.with_rows(
+        partial(_target_block, classes=classes, epsilon=label_smoothing)
+    )
+    (mass,) = blocks.map_sum(partial(_mass_block, n_classes=K))
+    cw = class_weight_vector(class_weight, classes, mass)
+    blocks = blocks.with_rows(partial(_class_weighted_block, class_weight=cw))
+    mass, total = blocks.map_sum(partial(_mass_total_block, n_classes=K))
+    check_weighted_classes(mass, classes, total)
+    return blocks.with_rows(partial(_scaled_block, total=total)), total
+
+
+def _target_block(block, classes, epsilon):
+    """A block's target (indices or exact rows) and sample weights."""
+    weight = block.weight
+    if block.target.ndim == 2:
+        target, row_mass = check_soft_targets(block.target)
+        weight = weight * row_mass
+    else:
+        _, target = encode_labels(block.target, labels=classes)
+    return smooth(target, classes.shape[0], epsilon), weight
+
+
+def _mass_block(block, n_classes):
+    return (class_mass(block.target, n_classes, block.weight),)
+
+
+def _class_weighted_block(block, class_weight):
+    return block.target, block.weight * row_class_weight(block.target, class_weight)
+
+
+def _mass_total_block(block, n_classes):
+    mass = class_mass(block.target, n_classes, block.weight)
+    return mass, block.weight.sum(dtype=np.float64)
+
+
+def _scaled_block(block, total):
+    return block.target, block.weight / total

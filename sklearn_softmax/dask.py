@@ -64,16 +64,17 @@ selection over numpy data runs its fits on the workers through joblib's
 
 How a fit runs
 --------------
-The objective (DESIGN §1) is a sum over rows, so every evaluation is one
-map-reduce: each row block computes its ``(loss, grad_W, grad_b)`` sums with
-the kernel of the in-memory path (``sklearn_softmax._loss.loss_gradient``),
-the sums are added in a tree of tasks on the workers, and only ``K * d + K + 1``
-numbers reach the client, which holds nothing but the parameters and L-BFGS's
-(or Newton-CG's) small state.  The in-memory fit's ``SoftmaxObjective`` runs
-on :class:`DaskRowBlocks` instead of in-memory row blocks, and the estimator
-finishes both fits with the same code, so preconditioning, stopping rule,
-warnings, gauge and binary contract are those of the in-memory fit, and so is
-the answer (to rounding).
+The objective (docs/user_guide/objective.rst) is a sum over rows, so every
+evaluation is one map-reduce: each row block computes its ``(loss, grad_W,
+grad_b)`` sums with the kernel of the in-memory path
+(``sklearn_softmax._loss.loss_gradient``), the sums are added in a tree of
+tasks on the workers, and only ``K * d + K + 1`` numbers reach the client,
+which holds nothing but the parameters and L-BFGS's (or Newton-CG's) small
+state.  This module only validates the collections and builds
+:class:`DaskRowBlocks` from them; the estimator's fit pipeline (targets and
+weights, preconditioner, objective, solver, warnings, gauge and binary
+contract) is the in-memory one, run on these blocks, and so is the answer (to
+rounding).
 
 1. ``X`` is checked block by block (finite, float32/float64 kept, sparse blocks
    made CSR), merged to one column chunk if it has several, and persisted
@@ -81,11 +82,12 @@ the answer (to rounding).
    then computed from the persisted blocks; ``y`` and ``sample_weight`` are
    rechunked to ``X``'s rows.
 2. The classes are the unique labels, computed on the cluster; every block
-   encodes its own labels.  Class masses, ``class_weight`` and the weight
-   total are small reductions.
+   checks its sample weights, then the shared target pipeline
+   (``sklearn_softmax._targets.prepare_rows``) encodes each block's labels;
+   class masses, ``class_weight`` and the weight total are small reductions.
 3. Feature scales (max-abs), weighted means/variances and class priors for the
-   preconditioner are reductions over the blocks (``SoftmaxObjective`` asks
-   for them through :meth:`DaskRowBlocks.map_sum`).
+   preconditioner are reductions over the blocks (through
+   :meth:`DaskRowBlocks.map_sum`).
 4. The solver calls ``map_sum`` once per objective evaluation; Newton-CG
    keeps each block's probabilities on its worker (:meth:`DaskRowBlocks.map`)
    for its Hessian-vector products.
@@ -126,41 +128,31 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._softmax import _separates
-from ._solver import SoftmaxObjective
-from ._targets import (
-    check_soft_targets,
-    check_weighted_classes,
-    class_mass,
-    class_weight_vector,
-    encode_labels,
-    row_class_weight,
-    smooth,
-    soft_classes,
-)
+from ._blocks import Block, FitInput, sum_tuples
+from ._targets import soft_classes
 
-__all__ = ["DaskRowBlocks"]
+__all__ = ["DaskRowBlocks", "fit_input", "predict"]
 
 # Partial sums added per task of the reduction tree.
 _FAN_IN = 8
-# Dense blocks are evaluated in row slices of this size (one thread each): the
-# scores of a slice stay in cache between the kernel's two products (a 40 MB
-# block: 12.6 ms per loss+gradient whole, 8.5 ms in slices).
+# Dense blocks are evaluated in row slices of this size (one thread each):
+# the scores of a slice stay in cache between the kernel's two products
+# (docs/performance.rst).
 _SLICE_BYTES = 4 << 20
 
 
 class DaskRowBlocks:
-    """Row blocks living on Dask workers, with :class:`RowBlocks`' interface.
+    """Row blocks living on Dask workers: the ``_blocks.Blocks`` protocol.
 
     Each block is a tuple of :class:`dask.delayed.Delayed` objects (persisted:
-    backed by futures on a cluster) for aligned row blocks, e.g.
-    ``(X_block, target_block, weight_block)``.  ``map`` and ``map_sum`` ship
-    ``fn`` once as a graph key, so parameters closed over by ``fn`` travel to
-    each worker once per call, not once per block.
+    backed by futures on a cluster) for aligned row blocks ``(X, target,
+    weight)``, the last possibly None.  ``map`` and ``map_sum`` ship ``fn``
+    once as a graph key, so parameters closed over by ``fn`` travel to each
+    worker once per call, not once per block.
 
     Parameters
     ----------
-    blocks : list of tuple of Delayed
+    blocks : iterable of tuple of Delayed
 
     Examples
     --------
@@ -169,7 +161,7 @@ class DaskRowBlocks:
     >>> blocks = DaskRowBlocks.from_arrays(X, da.arange(10, chunks=4))
     >>> len(blocks.blocks)
     3
-    >>> blocks.map_sum(lambda X, a: (float(X.sum()), int(a.sum())))
+    >>> blocks.map_sum(lambda b: (float(b.X.sum()), int(b.target.sum())))
     (20.0, 45)
     """
 
@@ -177,12 +169,16 @@ class DaskRowBlocks:
         self.blocks = list(blocks)
 
     @classmethod
-    def from_arrays(cls, X, *arrays):
+    def from_arrays(cls, X, target, weight=None):
         """Blocks of Dask arrays chunked alike along rows, one column chunk each.
 
         Blocks with no rows are left out.
         """
-        columns = [a.to_delayed(optimize_graph=False).ravel() for a in (X, *arrays)]
+        columns = [a.to_delayed(optimize_graph=False).ravel() for a in (X, target)]
+        if weight is None:
+            columns.append([None] * len(columns[0]))
+        else:
+            columns.append(weight.to_delayed(optimize_graph=False).ravel())
         rows = X.chunks[0]
         return cls(
             b for b, n in zip(zip(*columns, strict=True), rows, strict=True) if n > 0
@@ -202,17 +198,17 @@ class DaskRowBlocks:
         return [call(fn, *b, e) for b, e in zip(self.blocks, extra, strict=True)]
 
     def map(self, fn, extra=None):
-        """Persisted ``fn(*block, *extra_i)`` per block, kept on the workers."""
+        """Persisted ``fn(block[, extra_i])`` per block, kept on the workers."""
         return list(dask.persist(*self._tasks(fn, extra)))
 
     def map_sum(self, fn, extra=None):
-        """Element-wise sum of the tuples ``fn(*block)``, tree-reduced on workers.
+        """Element-wise sum of the tuples ``fn(block)``, tree-reduced on workers.
 
         As in memory, ``fn`` must be a sum over rows: without ``extra`` dense
         blocks are split further into cache-sized row slices.
         """
         parts = self._tasks(fn, extra, _call_in_slices if extra is None else None)
-        add = dask.delayed(_sum_tuples, pure=False)
+        add = dask.delayed(_add, pure=False)
         while len(parts) > 1:
             parts = [
                 add(*parts[i : i + _FAN_IN]) if i + 1 < len(parts) else parts[i]
@@ -221,45 +217,59 @@ class DaskRowBlocks:
         (total,) = dask.compute(parts[0])
         return total
 
+    def with_rows(self, fn):
+        """New blocks on the same ``X`` with ``(target, weight) = fn(block)``,
+        computed and persisted on the workers."""
+        pairs = self.map(fn)
+        targets = dask.persist(*[dask.delayed(getitem)(p, 0) for p in pairs])
+        weights = dask.persist(*[dask.delayed(getitem)(p, 1) for p in pairs])
+        x_blocks = [b[0] for b in self.blocks]
+        return DaskRowBlocks(zip(x_blocks, targets, weights, strict=True))
 
-def _call(fn, *args):
-    return fn(*args)
+    def split(self, n_classes):
+        """The blocks as they are: each is sliced on its worker (``map_sum``)."""
+        return self
 
 
-def _call_in_slices(fn, X, *arrays):
+def _call(fn, X, target, weight, *extra):
+    return fn(Block(X, target, weight), *extra)
+
+
+def _call_in_slices(fn, X, target, weight):
     """Sum of ``fn`` over cache-sized row slices of a dense block."""
     n = X.shape[0]
     rows = max(256, _SLICE_BYTES // max(X.dtype.itemsize * X.shape[1], 1))
     if not isinstance(X, np.ndarray) or n <= rows:
-        return fn(X, *arrays)
+        return fn(Block(X, target, weight))
     parts = (
-        fn(X[a : a + rows], *(arr[a : a + rows] for arr in arrays))
-        for a in range(0, n, rows)
+        fn(
+            Block(
+                *(None if a is None else a[i : i + rows] for a in (X, target, weight))
+            )
+        )
+        for i in range(0, n, rows)
     )
-    return _sum_tuples(*parts)
+    return sum_tuples(parts, in_place=False)
 
 
-def _sum_tuples(*parts):
-    total = list(parts[0])
-    for part in parts[1:]:
-        for i, value in enumerate(part):
-            total[i] = total[i] + value  # new objects: inputs may be persisted
-    return tuple(total)
+def _add(*parts):
+    return sum_tuples(parts, in_place=False)  # inputs may be persisted
 
 
 # -- fit ---------------------------------------------------------------------
-def _fit_dask(estimator, X, y, sample_weight=None, *, classes=None):
-    """``estimator.fit(X, y, sample_weight)`` with ``X`` a Dask collection.
+def fit_input(estimator, X, y, sample_weight=None, classes=None):
+    """Validated Dask training data as :class:`~sklearn_softmax._blocks.FitInput`.
 
-    Parameters are already validated (``SoftmaxRegression.fit`` dispatches
-    here after its parameter check).
+    Sets ``n_features_in_`` (and ``feature_names_in_``) on ``estimator``, as
+    ``validate_data`` does in memory.  The blocks hold ``X`` (float32/float64,
+    CSR when sparse), the labels or probability rows, and checked float64
+    sample weights.
     """
     X, probe = _as_array(X, "X")
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D Dask array X; got {X.ndim} dimension(s).")
     if np.isnan(X.shape[1]):
         raise ValueError("X must have a known number of columns.")
-    # n_features_in_ / feature_names_in_, as validate_data sets them in memory
     validate_data(estimator, probe, reset=True, skip_check_array=True)
     if X.shape[1] == 0:
         raise ValueError(
@@ -290,9 +300,8 @@ def _fit_dask(estimator, X, y, sample_weight=None, *, classes=None):
         )
     y = _align(y, X, "y")
     # per-row weights travel with the blocks; None or a scalar goes to each
-    weight_arrays = (
-        () if sw is None or np.ndim(sw) == 0 else (_align(sw, X, "sample_weight"),)
-    )
+    per_row = sw is not None and np.ndim(sw) > 0
+    weight = _align(sw, X, "sample_weight") if per_row else None
 
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(
@@ -300,64 +309,24 @@ def _fit_dask(estimator, X, y, sample_weight=None, *, classes=None):
             "Please change the shape of y to (n_samples,), for example "
             "using ravel().",
             DataConversionWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         y = y[:, 0]
     if y.ndim not in (1, 2):
         raise ValueError(f"y must be 1-D or 2-D; got {y.ndim} dimensions.")
-    soft = y.ndim == 2
-    if soft:
-        K = y.shape[1]
-        classes = soft_classes(classes, K)
+    if y.ndim == 2:
+        classes = soft_classes(classes, y.shape[1])
     else:
         if classes is not None:
             raise ValueError("classes= is only used with (n, K) probability targets.")
         classes = np.unique(da.unique(y).compute())  # small: one label per class
         check_classification_targets(classes)
-        K = classes.shape[0]
 
-    # Encode labels (or check probability rows) and weights on the workers.
-    raw = DaskRowBlocks.from_arrays(X, y, *weight_arrays)
-    fn = partial(
-        _target_block,
-        classes=classes,
-        soft=soft,
-        epsilon=estimator.label_smoothing,
-        scalar_weight=None if weight_arrays else sw,
+    raw = DaskRowBlocks.from_arrays(X, y, weight)
+    blocks = raw.with_rows(
+        partial(_checked_block, scalar_weight=None if per_row else sw)
     )
-    pairs = raw.map(fn)
-    del raw, y, sw, weight_arrays
-    targets = dask.persist(*[dask.delayed(getitem)(p, 0) for p in pairs])
-    weights = dask.persist(*[dask.delayed(getitem)(p, 1) for p in pairs])
-    del pairs
-    x_blocks = [b[0] for b in DaskRowBlocks.from_arrays(X).blocks]
-    blocks = DaskRowBlocks(zip(x_blocks, targets, weights, strict=True))
-
-    (mass,) = blocks.map_sum(partial(_mass_block, n_classes=K))
-    cw = class_weight_vector(estimator.class_weight, classes, mass)
-    s = blocks.map(partial(_class_weighted_block, class_weight=cw))
-    blocks = DaskRowBlocks(zip(x_blocks, targets, s, strict=True))
-    mass_s, S = blocks.map_sum(partial(_mass_total_block, n_classes=K))
-    check_weighted_classes(mass_s, classes, S)
-    w = blocks.map(partial(_scaled_block, total=S))
-    blocks = DaskRowBlocks(zip(x_blocks, targets, w, strict=True))
-    del s, weights
-
-    objective = SoftmaxObjective(
-        X,  # only its dtype and number of columns are read
-        None,
-        None,
-        K,
-        alpha=1.0 / (estimator.C * S),
-        fit_intercept=estimator.fit_intercept,
-        blocks=blocks,
-    )
-
-    def separates(W, b):
-        (violations,) = blocks.map_sum(partial(_violations_block, W=W, b=b))
-        return violations == 0
-
-    return estimator._fit_objective(objective, classes, n, separates)
+    return FitInput(blocks, classes, n, X.shape[1], X.dtype)
 
 
 def _check_X_block(block, dtype):
@@ -366,44 +335,20 @@ def _check_X_block(block, dtype):
     )
 
 
-def _target_block(X, y, *sw, classes, soft, epsilon, scalar_weight):
-    """One block's target (indices or normalised rows) and sample weights."""
-    if y.shape[0] != X.shape[0]:  # pragma: no cover - guarded by _align
+def _checked_block(block, scalar_weight):
+    """A block's labels as given and its checked float64 sample weights."""
+    X = block.X
+    if block.target.shape[0] != X.shape[0]:  # pragma: no cover - guarded by _align
         raise ValueError("y blocks are not aligned with the rows of X.")
     assert_all_finite(X.data if sp.issparse(X) else X, input_name="X")
     sw = _check_sample_weight(
-        sw[0] if sw else scalar_weight,
+        scalar_weight if block.weight is None else block.weight,
         X,
         dtype=np.float64,
         ensure_non_negative=True,
         allow_all_zero_weights=True,  # zero blocks are fine; the total is checked
     )
-    if soft:
-        target, row_mass = check_soft_targets(y)
-        sw = sw * row_mass
-    else:
-        _, target = encode_labels(y, labels=classes)
-    return smooth(target, classes.shape[0], epsilon), sw
-
-
-def _mass_block(X, target, sw, n_classes):
-    return (class_mass(target, n_classes, sw),)
-
-
-def _class_weighted_block(X, target, sw, class_weight):
-    return sw * row_class_weight(target, class_weight)
-
-
-def _mass_total_block(X, target, s, n_classes):
-    return class_mass(target, n_classes, s), s.sum(dtype=np.float64)
-
-
-def _scaled_block(X, target, s, total):
-    return s / total
-
-
-def _violations_block(X, target, w, W, b):
-    return (0 if _separates(X, target, w, W, b) else 1,)
+    return block.target, sw
 
 
 # -- input plumbing ----------------------------------------------------------
@@ -457,7 +402,7 @@ def _align(a, X, name):
 
 
 # -- predict -------------------------------------------------------------------
-def _predict_dask(estimator, method, X):
+def predict(estimator, method, X):
     """Lazy ``estimator.method(X)`` on a Dask array or DataFrame, block-wise."""
     check_is_fitted(estimator)
     frame = _is_frame(X)

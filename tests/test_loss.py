@@ -1,19 +1,17 @@
-"""The maths kernel (`_loss`) and the solver's objective (`_solver`) checked
-against finite differences and independent scipy references."""
+"""The maths kernel (`_loss`) checked against finite differences and
+independent scipy references."""
 
 import warnings
 
 import numpy as np
 import pytest
-import scipy.optimize
 import scipy.sparse as sp
+from _helpers import central_differences, labels_and_weights, sparse_matrix
+from _oracle import objective
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import log_softmax as scipy_log_softmax
 from scipy.special import softmax as scipy_softmax
-from scipy.special import xlogy
 
 from sklearn_softmax import _loss
-from sklearn_softmax._solver import SoftmaxObjective, minimize_lbfgs
 
 N, D, K = 9, 4, 3
 
@@ -43,28 +41,14 @@ def _flat_loss(X, target, weights, d, k, dtype=np.float64):
     return f
 
 
-def _central_differences(f, theta, h):
-    grad = np.empty_like(theta)
-    for j in range(theta.size):
-        e = np.zeros_like(theta)
-        e[j] = h
-        grad[j] = (f(theta + e) - f(theta - e)) / (2 * h)
-    return grad
-
-
 def _flat_grad(gW, gb):
     # gW is (K, d) = gradient w.r.t. W; the flat vector holds Wt = W.T
     return np.concatenate([gW.T.ravel(), gb])
 
 
 def _reference_loss(X, Wt, b, target, weights):
-    """-sum_i w_i sum_k Y_ik log p_ik from scipy, with 0 log 0 = 0."""
-    Z = np.asarray(X @ Wt) + b
-    if target.ndim == 1:
-        return -np.sum(
-            weights * scipy_log_softmax(Z, axis=1)[np.arange(len(Z)), target]
-        )
-    return -np.sum(weights * xlogy(target, scipy_softmax(Z, axis=1)).sum(axis=1))
+    """-sum_i w_i sum_k Y_ik log p_ik: the tests' oracle, unnormalised."""
+    return objective(X, target, Wt.T, b, np.inf, weights) * weights.sum()
 
 
 # -- loss and gradient ---------------------------------------------------------
@@ -79,7 +63,7 @@ def test_loss_gradient_matches_finite_differences(kind, fmt):
     loss, gW, gb = _loss.loss_gradient(Xf, Wt, b, target, weights)
     assert gW.shape == (K, D) and gb.shape == (K,)
     theta = np.concatenate([Wt.ravel(), b])
-    fd = _central_differences(_flat_loss(Xf, target, weights, D, K), theta, 1e-5)
+    fd = central_differences(_flat_loss(Xf, target, weights, D, K), theta, 1e-5)
     # central differences: O(h^2) truncation + O(eps/h) rounding, ~1e-9 here
     assert_allclose(_flat_grad(gW, gb), fd, rtol=1e-7, atol=1e-8)
     assert loss == pytest.approx(_reference_loss(X, Wt, b, target, weights), rel=1e-13)
@@ -105,7 +89,7 @@ def test_loss_gradient_float32_matches_float64_and_finite_differences():
         # ~1e-7 * |loss| / h); with h = 1e-2 both error terms are ~1e-4.
         theta = np.concatenate([Wt32.ravel(), b32]).astype(np.float64)
         f32 = _flat_loss(X32, target, weights, D, K, dtype=np.float32)
-        fd = _central_differences(f32, theta, 1e-2)
+        fd = central_differences(f32, theta, 1e-2)
         assert_allclose(_flat_grad(gW32, gb32), fd, rtol=2e-3, atol=2e-3)
 
 
@@ -269,110 +253,6 @@ def test_loss_gradient_huge_scores_stay_finite():
     assert_allclose(gW, [[-1.0], [1.0]])
 
 
-# -- the solver's objective in preconditioned coordinates ----------------------
-
-
-def _objective(
-    fmt="dense",
-    fit_intercept=True,
-    precondition=True,
-    kind="labels",
-    scale=(1e-3, 1.0, 50.0),
-):
-    rng = np.random.default_rng(11)
-    n, d, k = 40, 3, 3
-    X = rng.normal(size=(n, d)) * np.array(scale) + np.array([5.0, 0, -2])
-    y = np.arange(n) % k
-    X[:, 1] += y
-    target = y if kind == "labels" else rng.dirichlet(np.ones(k), size=n)
-    w = rng.uniform(0.5, 2.0, size=n)
-    Xf = sp.csr_matrix(X) if fmt == "csr" else X
-    obj = SoftmaxObjective(
-        Xf,
-        target,
-        w / w.sum(),
-        k,
-        alpha=0.3 / w.sum(),
-        fit_intercept=fit_intercept,
-        precondition=precondition,
-    )
-    return obj, X, target, w / w.sum()
-
-
-@pytest.mark.parametrize("fit_intercept", [True, False])
-@pytest.mark.parametrize("fmt", ["dense", "csr"])
-def test_objective_gradient_in_preconditioned_coordinates(fit_intercept, fmt):
-    obj, X, target, w = _objective(fmt, fit_intercept)
-    assert not np.allclose(obj.D, 1.0)  # the test must exercise the preconditioner
-    rng = np.random.default_rng(12)
-    theta = rng.normal(scale=0.5, size=obj.n_params)
-    f, g = obj.loss_grad(theta)
-    fd = _central_differences(lambda t: obj.loss_grad(t)[0], theta, 1e-6)
-    assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
-    # the value is the penalised objective of the unpacked model
-    W, b = obj.unpack(theta)
-    ref = _reference_loss(X, W.T, 0.0 if b is None else b, target, w)
-    assert f == pytest.approx(ref + 0.5 * obj.alpha * np.sum(W**2), rel=1e-12)
-
-
-@pytest.mark.parametrize("fit_intercept", [True, False])
-def test_pack_unpack_round_trip(fit_intercept):
-    obj, *_ = _objective(fit_intercept=fit_intercept)
-    rng = np.random.default_rng(13)
-    W = rng.normal(size=(3, 3))
-    b = rng.normal(size=3) if fit_intercept else None
-    W2, b2 = obj.unpack(obj.pack(W, b))
-    assert_allclose(W2, W, rtol=1e-14)
-    if fit_intercept:
-        assert_allclose(b2, b, rtol=1e-13, atol=1e-14)
-    else:
-        assert b2 is None
-    theta = rng.normal(size=obj.n_params)
-    assert_allclose(obj.pack(*obj.unpack(theta)), theta, rtol=1e-13, atol=1e-14)
-
-
-def _gradient_root(obj, theta):
-    """Solve grad = 0 with MINPACK's hybrid method: it never looks at the
-    objective's value, so it is not limited by the rounding of f that stops
-    any line search near |grad| ~ 1e-8."""
-    sol = scipy.optimize.root(lambda t: obj.loss_grad(t)[1], theta, method="hybr")
-    assert sol.success, sol.message
-    return sol.x
-
-
-@pytest.mark.parametrize("kind", ["labels", "soft"])
-def test_preconditioned_and_plain_objectives_share_the_optimum(kind):
-    models, lbfgs = [], []
-    for precondition in (True, False):
-        obj, *_ = _objective(
-            kind=kind, scale=(1.0, 1.0, 1.0), precondition=precondition
-        )
-        res = minimize_lbfgs(obj, obj.initial(), tol=1e-8, max_iter=1000)
-        assert res.converged, res.message
-        lbfgs.append(res)
-        theta = _gradient_root(obj, obj.pack(res.W, res.b))
-        assert np.abs(obj.loss_grad(theta)[1]).max() < 1e-13
-        W, b = obj.unpack(theta)
-        models.append((W - W.mean(0), b - b.mean(), obj.loss_grad(theta)[0]))
-    (Wp, bp, fp), (Wq, bq, fq) = models
-    assert fp == pytest.approx(fq, rel=1e-14)
-    assert_allclose(Wp, Wq, atol=1e-8)
-    assert_allclose(bp, bq, atol=1e-8)
-    # the L-BFGS runs stopped at |grad| <= 1e-8, i.e. within ~1e-7 of it
-    for res in lbfgs:
-        assert_allclose(res.W - res.W.mean(0), Wp, atol=1e-7)
-        assert res.fun == pytest.approx(fp, rel=1e-13)
-
-
-def test_preconditioning_helps_on_badly_scaled_features():
-    runs = {}
-    for precondition in (True, False):
-        obj, *_ = _objective(precondition=precondition)
-        runs[precondition] = minimize_lbfgs(obj, obj.initial(), tol=1e-8, max_iter=1000)
-    assert runs[True].converged
-    assert runs[True].n_iter < runs[False].n_iter
-
-
 @pytest.mark.parametrize("fmt", ["dense", "csr"])
 def test_hessian_diagonal_matches_hessp_on_unit_vectors(fmt):
     X, Wt, b, _, _, w = _problem(seed=3)
@@ -394,3 +274,17 @@ def test_hessian_diagonal_matches_hessp_on_unit_vectors(fmt):
         c[k] = 1.0
         _, hb = _loss.hessp(X, P, w, np.zeros((D, K)), c)
         assert_allclose(db[k], hb[k], rtol=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
+def test_hessian_diagonal_matches_the_explicit_formula(fmt):
+    dense = sparse_matrix(n=300, d=20, density=0.4).toarray()
+    X = dense if fmt == "dense" else sp.csr_matrix(dense).asformat(fmt)
+    _, w = labels_and_weights(X)
+    rng = np.random.default_rng(2)
+    P = rng.dirichlet(np.ones(3), size=300)
+    mu = rng.normal(size=20)
+    dW, db = _loss.hessian_diagonal(X, P, w, mu)
+    A = w[:, None] * P * (1 - P)
+    np.testing.assert_allclose(dW, A.T @ (dense - mu) ** 2, rtol=1e-12)
+    np.testing.assert_allclose(db, A.sum(axis=0), rtol=1e-12)

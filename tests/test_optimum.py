@@ -4,8 +4,9 @@
 relative objective gap ``(f - f*) / |f*| <= 1e-6`` of the optimum, without a
 ``ConvergenceWarning``.  ``f*`` comes from an independent second-order solver,
 ``LogisticRegression(solver="newton-cholesky", tol=1e-12)`` with ``C`` (``2C``
-for two classes, DESIGN §3), and every model is scored by one function of its
-coefficients (:func:`objective`).
+for two classes, see docs/user_guide/objective.rst), and every model is scored
+by the tests' one reference objective of its coefficients
+(:func:`_oracle.objective`).
 
 Data: scikit-learn's bundled data sets used unscaled, as users do, and a
 synthetic problem whose columns are multiplied by ``10 ** U(-3, 3)``.  ``C=inf``
@@ -23,7 +24,7 @@ early).
 
 The reference fits run with BLAS limited to one thread: on small problems
 scikit-learn is many times slower when numpy's and scipy's OpenBLAS pools
-contend (DESIGN §8), and the timing does not matter here.
+contend, and the timing does not matter here.
 """
 
 import functools
@@ -31,6 +32,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _oracle import objective
 from sklearn.datasets import (
     load_breast_cancer,
     load_digits,
@@ -44,8 +46,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from sklearn_softmax import SoftmaxRegression
-from sklearn_softmax._solver import SoftmaxObjective, minimize_newton_cg
-from sklearn_softmax.metrics import cross_entropy
+from sklearn_softmax._objective import SoftmaxObjective
+from sklearn_softmax._solver import minimize_newton_cg
 
 GAP = 1e-6
 
@@ -81,26 +83,6 @@ CASES += [(name, np.inf) for name in FINITE_AT_C_INF]
 def _data(name):
     X, y = LOADERS[name]()
     return X, y
-
-
-def objective(X, y, coef, intercept, C):
-    """DESIGN §1 objective (unit weights) of fitted coefficients, in float64.
-
-    ``y`` holds class indices; a (1, d) ``coef`` is the binary log-odds
-    ``W_1 - W_0``, whose penalty is ``||coef||^2 / (4 C n)``.
-    """
-    coef = np.asarray(coef, dtype=np.float64)
-    Z = X @ coef.T + np.asarray(intercept, dtype=np.float64)
-    binary = coef.shape[0] == 1
-    ce = cross_entropy(
-        y,
-        Z.ravel() if binary else Z,
-        from_logits=True,
-        labels=np.arange(2 if binary else coef.shape[0]),
-    )
-    if np.isinf(C):
-        return ce
-    return ce + np.vdot(coef, coef) * (0.5 if binary else 1.0) / (2 * C * len(y))
 
 
 @functools.cache
@@ -192,7 +174,7 @@ def _objectives(name, C):
     X, y = _data(name)
     n, K = len(y), len(np.unique(y))
     return [
-        SoftmaxObjective(
+        SoftmaxObjective.from_arrays(
             X,
             y,
             np.full(n, 1.0 / n),
@@ -216,7 +198,7 @@ def test_preconditioned_and_plain_problems_share_the_optimum(name, C):
     # data on which plain Newton-CG also converges: both solves, from their
     # own starting points, end at the same optimum
     pre, plain = _objectives(name, C)
-    assert not np.allclose(pre.D, 1.0)
+    assert not np.allclose(pre.preconditioner.D, 1.0)
     a = minimize_newton_cg(pre, pre.initial(), tol=1e-10, max_iter=200)
     b = minimize_newton_cg(plain, plain.initial(), tol=1e-10, max_iter=200)
     assert a.fun == pytest.approx(b.fun, rel=1e-8)

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _oracle import objective
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import log_softmax as scipy_log_softmax
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
@@ -24,16 +25,6 @@ def _soft_problem(n=40, d=3, k=3, seed=0, concentration=1.0):
     return X, Y
 
 
-def _soft_objective(clf, X, Y, sample_weight=None):
-    """(1/S) sum s_i H(Y_i, p_i) + |W|^2 / (2 C S) in the centred gauge."""
-    W, b = clf.coef_.astype(float), clf.intercept_.astype(float)
-    if W.shape[0] == 1:
-        W, b = np.vstack([-W / 2, W / 2]), np.r_[-b / 2, b / 2]
-    s = np.ones(len(Y)) if sample_weight is None else sample_weight
-    ce = -(Y * scipy_log_softmax(X @ W.T + b, axis=1)).sum(axis=1)
-    return s @ ce / s.sum() + np.sum(W**2) / (2 * clf.C * s.sum())
-
-
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
 @pytest.mark.parametrize("k", [2, 3, 5])
 def test_soft_row_equals_k_weighted_copies(k, solver):
@@ -48,8 +39,8 @@ def test_soft_row_equals_k_weighted_copies(k, solver):
     assert soft.coef_.shape == ((1, 3) if k == 2 else (k, 3))
     assert_allclose(soft.predict_proba(X), copies.predict_proba(X), rtol=0, atol=1e-6)
     assert_allclose(soft.coef_, copies.coef_, rtol=0, atol=1e-5)
-    assert _soft_objective(soft, X, Y) == pytest.approx(
-        _soft_objective(copies, X, Y), rel=1e-12
+    assert objective(X, Y, soft.coef_, soft.intercept_, soft.C) == pytest.approx(
+        objective(X, Y, copies.coef_, copies.intercept_, copies.C), rel=1e-12
     )
 
 

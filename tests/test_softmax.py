@@ -1,4 +1,4 @@
-"""SoftmaxRegression: the contract of DESIGN §1-3 and issue 2."""
+"""SoftmaxRegression: the contract of docs/user_guide/objective.rst and issue 2."""
 
 import pickle
 import re
@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn
+from _oracle import objective
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import log_softmax as scipy_log_softmax
 from sklearn.base import clone
@@ -37,24 +38,6 @@ def _blobs(n=90, d=4, k=3, seed=0):
     X[:, 0] += y
     X[:, 1] -= 0.5 * y
     return X, y
-
-
-def _full(coef, intercept):
-    """(K, d) coefficients and (K,) intercepts; binary log-odds split in two."""
-    coef, intercept = np.asarray(coef, float), np.asarray(intercept, float)
-    if coef.shape[0] == 1:
-        return np.vstack([-coef / 2, coef / 2]), np.r_[-intercept / 2, intercept / 2]
-    return coef, intercept
-
-
-def _objective(coef, intercept, X, y_index, C, sample_weight=None):
-    """DESIGN §1 from scipy's log_softmax: (1/S) sum s_i CE_i + |W|^2 / (2 C S)."""
-    W, b = _full(coef, intercept)
-    s = np.ones(len(y_index)) if sample_weight is None else sample_weight
-    logp = scipy_log_softmax(X @ W.T + b, axis=1)
-    S = s.sum()
-    ce = -logp[np.arange(len(y_index)), y_index]
-    return float(s @ ce / S + np.sum(W**2) / (2 * C * S))
 
 
 # -- agreement with LogisticRegression ------------------------------------------
@@ -89,8 +72,8 @@ def test_matches_logistic_regression(name, scaled, solver):
         lr_intercept = lr_intercept - lr_intercept.mean()
     assert_allclose(ours.coef_, lr_coef, rtol=0, atol=1e-4)
     assert_allclose(ours.intercept_, lr_intercept, rtol=0, atol=1e-4)
-    f_ours = _objective(ours.coef_, ours.intercept_, X, y, C)
-    f_lr = _objective(lr_coef, lr_intercept, X, y, C)
+    f_ours = objective(X, y, ours.coef_, ours.intercept_, C)
+    f_lr = objective(X, y, lr_coef, lr_intercept, C)
     assert f_ours == pytest.approx(f_lr, rel=1e-12)
     assert_array_equal(ours.predict(X), lr.predict(X))
 
@@ -364,7 +347,7 @@ def test_verbose_prints_loss_and_gradient_each_iteration(solver, capsys):
     losses = np.array([float(m[2]) for m in matches])
     grads = np.array([float(m[3]) for m in matches])
     assert np.all(np.diff(losses) <= 1e-12)
-    f = _objective(clf.coef_, clf.intercept_, X, y, 2.0)
+    f = objective(X, y, clf.coef_, clf.intercept_, 2.0)
     assert losses[-1] == pytest.approx(f, rel=1e-11)  # printed to 12 digits
     assert grads[-1] <= 1e-8 < grads[0]
     capsys.readouterr()

@@ -1,158 +1,253 @@
-"""Solver glue: row blocks, zero-copy sparse views, statistics passes, memory."""
+"""The minimisers (`_solver`) on small known problems: CG, the stopping rule,
+restarts, stalls, the history rule and the diagnosis ``solve`` returns."""
 
-import tracemalloc
+import contextlib
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
+import scipy.optimize
 
-from sklearn_softmax import _loss
-from sklearn_softmax._solver import RowBlocks, SoftmaxObjective, feature_moments
+from sklearn_softmax import _solver
+from sklearn_softmax._solver import (
+    _StallMonitor,
+    choose_solver,
+    conjugate_gradient,
+    default_history,
+    effective_tol,
+    minimize_lbfgs,
+    minimize_newton_cg,
+    solve,
+    stop_threshold,
+)
 
 
-def _sparse(n=400, d=60, density=0.1, fmt="csr", seed=0):
+class Quadratic:
+    """``f = c + g0.x + x'Hx / 2`` with the interface the minimisers use.
+
+    ``c`` defaults to the value that makes the minimum 2 (so that the stopping
+    rule's threshold is ``tol`` itself near the optimum).
+    """
+
+    def __init__(self, H, g0, c=None, dtype=np.float64):
+        if c is None:
+            c = 2.0 + 0.5 * g0 @ np.linalg.solve(H, g0)
+        self.H, self.g0, self.c = H, g0, c
+        self.dtype = np.dtype(dtype)
+        self.blocks = contextlib.nullcontext()
+        self.n_classes, self.n_features = 1, H.shape[0]
+        self.evaluations = 0
+
+    def loss_grad(self, x):
+        self.evaluations += 1
+        Hx = self.H @ x
+        return self.c + self.g0 @ x + 0.5 * x @ Hx, self.g0 + Hx
+
+    def hessian_at(self, x):
+        return (lambda v: self.H @ v), np.diag(self.H).copy()
+
+    def unpack(self, x):
+        return x, None
+
+    def minimum(self):
+        x = np.linalg.solve(self.H, -self.g0)
+        return x, self.loss_grad(x)[0]
+
+
+def _spd(n, cond, seed=0):
     rng = np.random.default_rng(seed)
-    X = sp.random(n, d, density=density, format=fmt, random_state=seed)
-    X.data = rng.normal(size=X.nnz)
-    return X
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    return (Q * np.logspace(0, np.log10(cond), n)) @ Q.T
 
 
-def _problem(X, K=4, seed=0):
-    rng = np.random.default_rng(seed)
-    n = X.shape[0]
-    y = rng.integers(K, size=n)
-    w = rng.uniform(0.5, 2.0, size=n)
-    return y, w / w.sum()
+# -- conjugate gradients -------------------------------------------------------
+def test_cg_solves_a_known_quadratic():
+    H = _spd(30, 1e3)
+    g = np.random.default_rng(1).normal(size=30)
+    p = conjugate_gradient(lambda v: H @ v, g, 1e-12, 200, np.diag(H))
+    np.testing.assert_allclose(p, np.linalg.solve(H, -g), rtol=1e-8)
 
 
-def _traced_peak(fn):
-    """Bytes allocated at the peak of ``fn()``, above what was live before."""
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        fn()
-        return tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
+def test_cg_is_scale_free_for_tiny_gradients():
+    H = _spd(10, 10.0)
+    g = np.random.default_rng(2).normal(size=10)
+    p = conjugate_gradient(lambda v: H @ v, 1e-160 * g, 1e-12, 100, np.diag(H))
+    np.testing.assert_allclose(p / 1e-160, np.linalg.solve(H, -g), rtol=1e-8)
 
 
-@pytest.mark.parametrize("fmt", ["csr", "csc"])
-def test_compressed_slice_and_transposed_share_buffers(fmt):
-    X = _sparse(fmt=fmt)
-    part = _loss.compressed_slice(X, 10, 35)
-    expected = X[10:35] if fmt == "csr" else X[:, 10:35]
-    assert np.shares_memory(part.data, X.data)
-    assert np.shares_memory(part.indices, X.indices)
-    np.testing.assert_array_equal(part.toarray(), expected.toarray())
-    T = _loss.transposed(part)
-    assert np.shares_memory(T.data, X.data)
-    np.testing.assert_array_equal(T.toarray(), expected.T.toarray())
-    # the products run on the shared buffers and give scipy's answers
-    v = np.arange(T.shape[1], dtype=np.float64)
-    np.testing.assert_allclose(T @ v, expected.T @ v, rtol=1e-14)
+def test_cg_truncates_after_max_iter_with_a_descent_direction():
+    H = _spd(30, 1e4)
+    g = np.random.default_rng(3).normal(size=30)
+    exact = np.linalg.solve(H, -g)
+    p1 = conjugate_gradient(lambda v: H @ v, g, 1e-12, 1, np.ones(30))
+    # one step of CG from 0 is the exact line minimiser along -g
+    np.testing.assert_allclose(p1, -(g @ g) / (g @ H @ g) * g, rtol=1e-12)
+    assert g @ p1 < 0
+    assert not np.allclose(p1, exact, rtol=1e-3)
 
 
-def test_csr_row_blocks_are_views_one_per_thread_balanced_by_entries():
-    X = _sparse(n=3000, d=400, density=0.05)
-    y, w = _problem(X)
-    blocks = RowBlocks(X, [y, w], n_classes=50, n_threads=2)
-    assert len(blocks.blocks) == 2
-    nnz = [b[0].nnz for b in blocks.blocks]
-    assert sum(nnz) == X.nnz and abs(nnz[0] - nnz[1]) <= X.nnz * 0.01
-    for Xb, *_ in blocks.blocks:
-        assert np.shares_memory(Xb.data, X.data)
-    np.testing.assert_array_equal(
-        sp.vstack([b[0] for b in blocks.blocks]).toarray(), X.toarray()
+def test_cg_stops_on_negative_curvature_with_the_gradient_step():
+    H = -np.eye(4)
+    g = np.arange(1.0, 5.0)
+    p = conjugate_gradient(lambda v: H @ v, g, 1e-10, 50, np.ones(4))
+    np.testing.assert_allclose(p, -g)
+
+
+def test_cg_zero_gradient_gives_zero_step():
+    p = conjugate_gradient(lambda v: v, np.zeros(3), 1e-10, 5, np.ones(3))
+    np.testing.assert_array_equal(p, 0.0)
+
+
+# -- the stopping rule ----------------------------------------------------------
+def test_stop_threshold_is_tol_times_min_one_sqrt_f():
+    assert stop_threshold(1e-6, 9.0) == 1e-6
+    assert stop_threshold(1e-6, 1e-4) == pytest.approx(1e-8, rel=1e-15)
+    assert stop_threshold(1e-6, -1.0) == 0.0
+
+
+@pytest.mark.parametrize("minimize", [minimize_lbfgs, minimize_newton_cg])
+@pytest.mark.parametrize("tol", [1e-3, 1e-8])
+def test_minimisers_stop_when_the_rule_holds(minimize, tol):
+    obj = Quadratic(_spd(20, 100.0), np.random.default_rng(4).normal(size=20))
+    res = minimize(obj, np.zeros(20), tol=tol, max_iter=500)
+    assert res.converged
+    g = obj.loss_grad(res.W)[1]
+    assert res.grad_max == pytest.approx(np.abs(g).max(), rel=1e-12)
+    assert res.grad_max <= res.threshold == stop_threshold(tol, res.fun)
+    x_star, f_star = obj.minimum()
+    # gap ~ |g|^2 / (2 h) with curvature h >= 1 here
+    assert res.fun - f_star <= 20 * res.grad_max**2 + 4 * np.finfo(float).eps * f_star
+
+
+def test_converged_at_start_takes_no_iteration():
+    obj = Quadratic(np.eye(3), np.zeros(3))
+    res = minimize_lbfgs(obj, np.zeros(3), tol=1e-6, max_iter=10)
+    assert res.converged and res.n_iter == 0 and obj.evaluations == 1
+
+
+def test_max_iter_is_reported_as_the_reason():
+    obj = Quadratic(_spd(50, 1e6), np.random.default_rng(5).normal(size=50))
+    res = solve(obj, np.zeros(50), solver="lbfgs", tol=1e-10, max_iter=3, n_samples=1)
+    assert not res.converged and res.reason == "max_iter" and res.n_iter == 3
+    assert res.grad_max > res.threshold
+
+
+# -- L-BFGS restarts and history ---------------------------------------------------
+def test_lbfgs_restarts_after_an_early_scipy_stop(monkeypatch):
+    calls = []
+    real = scipy.optimize.minimize
+
+    def stopping_early(*args, **kwargs):
+        calls.append(dict(kwargs["options"]))
+        if len(calls) == 1:  # as if the line search had failed after 2 steps
+            kwargs["options"] = {**kwargs["options"], "maxiter": 2}
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_solver.scipy.optimize, "minimize", stopping_early)
+    obj = Quadratic(_spd(30, 10.0), np.random.default_rng(6).normal(size=30))
+    res = minimize_lbfgs(obj, np.zeros(30), tol=1e-8, max_iter=500)
+    assert len(calls) == 2 and res.n_restarts == 1
+    assert res.converged
+    assert calls[1]["maxiter"] == 500 - 2  # the budget carries over
+
+
+def test_lbfgs_gives_up_when_restarts_do_not_help(monkeypatch):
+    calls = []
+
+    def no_progress(fun, x0, **kwargs):
+        calls.append(1)
+        f, _ = fun(x0)
+        return scipy.optimize.OptimizeResult(x=x0, fun=f, message="ABNORMAL")
+
+    monkeypatch.setattr(_solver.scipy.optimize, "minimize", no_progress)
+    obj = Quadratic(np.eye(4), np.ones(4))
+    res = solve(obj, np.zeros(4), solver="lbfgs", tol=1e-8, max_iter=100, n_samples=1)
+    assert len(calls) == 2  # one restart, then no decrease: stop
+    assert not res.converged and res.reason == "stalled"
+    assert res.message == "ABNORMAL"
+
+
+@pytest.mark.parametrize(
+    "n_params, pairs",
+    [(10, 40), (10_000, 40), (10_001, 20), (100_000, 20), (100_001, 5)],
+)
+def test_history_rule(n_params, pairs, monkeypatch):
+    assert default_history(n_params) == pairs
+    seen = {}
+    real = scipy.optimize.minimize
+
+    def recording(*args, **kwargs):
+        seen.update(kwargs["options"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_solver.scipy.optimize, "minimize", recording)
+    obj = Quadratic(np.eye(n_params), np.ones(n_params)) if n_params <= 10 else None
+    if obj is None:  # a diagonal quadratic without an (n, n) matrix
+        obj = Quadratic(np.eye(1), np.ones(1))
+        obj.H = None
+        obj.loss_grad = lambda x: (0.5 * x @ x + x.sum(), x + 1.0)
+    minimize_lbfgs(obj, np.zeros(n_params), tol=1e-6, max_iter=5)
+    assert seen["maxcor"] == pairs
+
+
+# -- Newton-CG ----------------------------------------------------------------------
+class Flat(Quadratic):
+    """A constant objective with a small gradient: no step can make progress."""
+
+    def loss_grad(self, x):
+        self.evaluations += 1
+        return 1.0, np.full(x.shape, 1e-3)
+
+
+def test_newton_stops_after_five_flat_steps():
+    obj = Flat(np.eye(5), np.zeros(5))
+    res = solve(
+        obj, np.zeros(5), solver="newton-cg", tol=1e-8, max_iter=100, n_samples=1
     )
+    assert res.n_iter == 5
+    assert not res.converged and res.reason == "stalled"
+    assert "no progress in 5 iterations" in res.message
 
 
-def test_csc_stays_one_block():
-    X = _sparse(n=3000, d=400, density=0.05, fmt="csc")
-    y, w = _problem(X)
-    blocks = RowBlocks(X, [y, w], n_classes=50, n_threads=2)
-    assert len(blocks.blocks) == 1 and blocks.blocks[0][0] is X
+def test_stall_monitor_counts_only_consecutive_flat_steps():
+    eps = np.finfo(np.float64).eps
+    m = _StallMonitor(eps=eps, best=1.0)
+    assert not m.update(1.0, 1.0, 1.0)  # flat
+    assert m.stalled == 1
+    assert not m.update(1.0, 0.5, 1.0)  # real decrease resets
+    assert m.stalled == 0
+    assert not m.update(0.5, 0.5, 0.5)  # gradient improved: not flat
+    assert m.stalled == 0 and m.best == 0.5
+    for _ in range(4):
+        assert not m.update(0.5, 0.5, 0.5)
+    assert m.update(0.5, 0.5, 0.5)  # the fifth flat step in a row
 
 
-@pytest.mark.parametrize("fmt", ["dense", "csr"])
-def test_threaded_blocks_give_the_single_block_loss_and_gradient(fmt):
-    X = _sparse(n=3000, d=400, density=0.05)
-    if fmt == "dense":
-        X = X.toarray()
-    y, w = _problem(X, K=5)
-    results = []
-    for n_threads in (1, 2):
-        obj = SoftmaxObjective(
-            X, y, w, 5, alpha=1e-3, fit_intercept=True, n_threads=n_threads
-        )
-        theta = obj.initial() + 0.1 * np.random.default_rng(1).normal(size=obj.n_params)
-        with obj.blocks:
-            results.append(obj.loss_grad(theta))
-    (f1, g1), (f2, g2) = results
-    assert f1 == pytest.approx(f2, rel=1e-13)
-    np.testing.assert_allclose(g1, g2, rtol=1e-11, atol=1e-15)
+def test_newton_gap_estimate_vetoes_a_small_gradient_on_a_flat_valley():
+    # curvature 1e-12 along one axis: |g| meets tol long before the gap does
+    H = np.diag([1.0, 1e-12])
+    obj = Quadratic(H, np.array([0.0, -1e-7]), c=1.0)
+    res = minimize_newton_cg(obj, np.zeros(2), tol=1e-6, max_iter=0)
+    assert res.grad_max <= res.threshold  # the gradient rule alone would accept
+    assert not res.converged
+    assert "gap estimate" in res.message
+    res = minimize_newton_cg(obj, np.zeros(2), tol=1e-6, max_iter=50)
+    assert res.converged
+    np.testing.assert_allclose(res.W, obj.minimum()[0], rtol=1e-6)
 
 
-def test_map_sum_accumulates_block_results():
-    X = np.arange(20.0).reshape(10, 2)
-    blocks = RowBlocks(X, [np.ones(10)], n_classes=2, n_threads=1)
-    blocks.blocks = [(X[:4], np.ones(4)), (X[4:], np.ones(6))]
-    total, count = blocks.map_sum(lambda Xb, a: (Xb.sum(axis=0), float(a.sum())))
-    np.testing.assert_array_equal(total, X.sum(axis=0))
-    assert count == 10.0
+# -- solver choice and float32 floor --------------------------------------------
+def test_choose_solver_and_float32_floor():
+    assert choose_solver("auto", 10_000_000) == "newton-cg"
+    assert choose_solver("auto", 10_000_001) == "lbfgs"
+    assert choose_solver("lbfgs", 1) == "lbfgs"
+    assert effective_tol(1e-6, np.float32, "lbfgs") == 1e-4
+    assert effective_tol(1e-6, np.float32, "newton-cg") == 1e-5
+    assert effective_tol(1e-3, np.float32, "newton-cg") == 1e-3
+    assert effective_tol(1e-9, np.float64, "lbfgs") == 1e-9
 
 
-@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("exponent", [0, -140, 140])
-def test_feature_moments_are_weighted_means_and_variances(fmt, dtype, exponent):
-    dense = _sparse(n=500, d=30, density=0.3).toarray()
-    dense[:, 3] = 0.0  # an empty column
-    if dtype == np.float32:
-        exponent = int(np.sign(exponent)) * 15  # float32 squares overflow past ~1e19
-    dense = (dense * 10.0**exponent).astype(dtype)
-    X = dense if fmt == "dense" else sp.csr_matrix(dense).asformat(fmt)
-    y, w = _problem(X)
-    blocks = RowBlocks(X, [y, w], n_classes=4, n_threads=1)
-    mu, var = feature_moments(blocks, center=True)
-    ref = dense.astype(np.float64)
-    ref_mu = w @ ref
-    ref_var = w @ (ref - ref_mu) ** 2
-    scale = 10.0**exponent
-    np.testing.assert_allclose(mu / scale, ref_mu / scale, rtol=1e-6, atol=1e-12)
-    np.testing.assert_allclose(var / scale**2, ref_var / scale**2, rtol=1e-5)
-    mu0, m2 = feature_moments(blocks, center=False)
-    assert not mu0.any()
-    np.testing.assert_allclose(m2 / scale**2, w @ (ref / scale) ** 2, rtol=1e-6)
-
-
-@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
-def test_statistics_passes_add_no_block_sized_temporaries(fmt):
-    # 16 MB of X as one block: the moment pass, the Hessian diagonal and the
-    # column maxima must stay far below the block's size.
-    rng = np.random.default_rng(0)
-    if fmt == "dense":
-        X = rng.normal(size=(20_000, 100))
-    else:
-        X = sp.random(20_000, 2_000, density=0.05, format=fmt, random_state=0)
-    y, w = _problem(X)
-    blocks = RowBlocks(X, [y, w], n_classes=4, n_threads=1)
-    size = X.nbytes if fmt == "dense" else X.data.nbytes
-    assert _traced_peak(lambda: feature_moments(blocks, center=True)) < size / 8
-    P = np.full((X.shape[0], 4), 0.25)
-    mu = np.zeros(X.shape[1])
-    peak = _traced_peak(lambda: _loss.hessian_diagonal(X, P, w, mu))
-    assert peak < size / 8
-
-
-@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
-def test_hessian_diagonal_matches_the_explicit_formula(fmt):
-    dense = _sparse(n=300, d=20, density=0.4).toarray()
-    X = dense if fmt == "dense" else sp.csr_matrix(dense).asformat(fmt)
-    _, w = _problem(X)
-    rng = np.random.default_rng(2)
-    P = rng.dirichlet(np.ones(3), size=300)
-    mu = rng.normal(size=20)
-    dW, db = _loss.hessian_diagonal(X, P, w, mu)
-    A = w[:, None] * P * (1 - P)
-    np.testing.assert_allclose(dW, A.T @ (dense - mu) ** 2, rtol=1e-12)
-    np.testing.assert_allclose(db, A.sum(axis=0), rtol=1e-12)
+def test_solve_reports_solver_and_applied_tol():
+    obj = Quadratic(np.eye(3), np.ones(3), dtype=np.float32)
+    res = solve(obj, np.zeros(3), solver="auto", tol=1e-8, max_iter=10, n_samples=2)
+    assert res.solver == "newton-cg" and res.tol == 1e-5
+    assert res.converged and res.reason is None

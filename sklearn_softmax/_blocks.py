@@ -1,0 +1,306 @@
+"""Row blocks: the seam every data source plugs into.
+
+A fit never touches ``X`` directly: it asks a *blocks* object (the
+:class:`Blocks` protocol) to map a function over aligned row blocks
+``Block(X, target, weight)`` and to sum the results.  :class:`RowBlocks` keeps
+the blocks in memory and runs them on threads; the Dask wing keeps them on
+workers.  Whatever a function computes per block (a loss and gradient, class
+masses, feature statistics) is therefore written once for every backend.
+
+Input types other than NumPy / SciPy (Dask collections) are recognised here by
+the module that defines them, without importing it: a wing registers a loader
+with :func:`register_backend`, and :func:`input_backend` returns it.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_info
+
+from ._views import row_slice
+
+__all__ = [
+    "Block",
+    "Blocks",
+    "FitInput",
+    "RowBlocks",
+    "default_n_threads",
+    "input_backend",
+    "register_backend",
+    "sum_tuples",
+]
+
+# Bytes of X per dense row block (smaller where that would leave under 4 blocks
+# per thread): a block's two products gain nothing from it staying in cache,
+# while each block costs a fixed overhead; docs/performance.rst has the sweep.
+_BLOCK_BYTES = 16 << 20
+# Below this many multiply-adds per evaluation, threads cost more than they give.
+_MIN_PARALLEL_WORK = 4_000_000
+
+
+class Block(NamedTuple):
+    """Aligned rows of the data: ``X`` and, per row, a target and a weight.
+
+    Before the target pipeline (``_targets.prepare_rows``) ``target`` holds the
+    user's labels or probability rows and ``weight`` the sample weights; after
+    it, class indices or exact probability rows and the normalised row weights.
+    """
+
+    X: Any
+    target: Any
+    weight: Any
+
+
+class Blocks(Protocol):
+    """What a fit needs of a data source: map-reduce over row blocks.
+
+    Implementations: :class:`RowBlocks` (in memory, threads) and
+    ``sklearn_softmax.dask.DaskRowBlocks`` (on Dask workers).  ``fn`` receives
+    a :class:`Block` (and the block's ``extra`` item, when given) and must not
+    modify it.  Using the object as a context manager holds its resources
+    (a thread pool) for a series of calls.
+    """
+
+    def __enter__(self): ...
+
+    def __exit__(self, *exc): ...
+
+    def map(self, fn, extra=None):
+        """Per-block results ``fn(block[, extra_i])``, left where the blocks live."""
+
+    def map_sum(self, fn, extra=None):
+        """Element-wise sum over the blocks of the tuples ``fn(block[, extra_i])``.
+
+        ``fn`` must return new objects (they may be summed in place).
+        """
+
+    def with_rows(self, fn):
+        """New blocks on the same ``X`` with ``(target, weight) = fn(block)``."""
+
+    def split(self, n_classes):
+        """The same rows laid out for the solver's evaluations."""
+
+
+class FitInput(NamedTuple):
+    """Validated training data as a backend hands it to the fit.
+
+    ``blocks`` hold ``Block(X, labels or probability rows, sample weights)``.
+    """
+
+    blocks: Blocks
+    classes: np.ndarray
+    n_samples: int
+    n_features: int
+    dtype: np.dtype
+
+
+def sum_tuples(results, *, in_place):
+    """Element-wise sum of an iterable of tuples.
+
+    Parameters
+    ----------
+    results : iterable of tuple
+        Tuples of the same length holding arrays or numbers.
+    in_place : bool
+        True adds into the first tuple's arrays (callers pass fresh arrays:
+        no copy at 10^6 parameters); False makes new objects, leaving every
+        input unchanged (e.g. persisted results on Dask workers).
+
+    Returns
+    -------
+    total : tuple
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = (np.ones(2), 1), (np.ones(2), 2)
+    >>> sum_tuples([a, b], in_place=False)
+    (array([2., 2.]), 3)
+    >>> a[0]
+    array([1., 1.])
+    """
+    total = None
+    for res in results:
+        if total is None:
+            total = list(res)
+            continue
+        for i, part in enumerate(res):
+            if in_place and isinstance(total[i], np.ndarray):
+                total[i] += part
+            else:
+                total[i] = total[i] + part
+    return tuple(total)
+
+
+def default_n_threads():
+    """Threads for the row blocks: what BLAS would use here (respects threadpoolctl).
+
+    Examples
+    --------
+    >>> default_n_threads() >= 1
+    True
+    """
+    try:
+        n_cpu = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n_cpu = os.cpu_count() or 1
+    blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return max(1, min([n_cpu, *blas]))
+
+
+def _bounds(X, n_classes, n_threads):
+    """Row ranges ``[(a, b), ...]`` of the blocks of ``X``."""
+    n, d = X.shape
+    parallel = n_threads > 1 and n * d * n_classes >= _MIN_PARALLEL_WORK
+    if sp.issparse(X):
+        if not (parallel and X.format == "csr"):
+            # row slices of CSC would copy it: CSC stays one block
+            return [(0, n)]
+        # One block per thread, cut where the stored entries split evenly:
+        # scipy's sparse products release the GIL, and every extra block adds
+        # a full (K, d) gradient.
+        cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, n_threads + 1)[1:-1])
+        edges = np.unique(np.concatenate([[0], cuts, [n]]))
+        return list(zip(edges[:-1], edges[1:], strict=True))
+    # X's row plus two (K,) score rows per sample: the scores' temporaries
+    # count too where K is large.
+    row_bytes = X.dtype.itemsize * (d + 2 * n_classes)
+    rows = max(256, _BLOCK_BYTES // max(row_bytes, 1))
+    if parallel:
+        # at least a few blocks per thread so the threads stay balanced
+        rows = min(rows, -(-n // (4 * n_threads)))
+    return [(a, min(a + rows, n)) for a in range(0, n, rows)] or [(0, n)]
+
+
+class RowBlocks:
+    """In-memory row blocks of ``X``, ``target`` and ``weight``, run on threads.
+
+    Dense ``X`` is cut into blocks of about 16 MB (at least four per thread
+    when the work is large enough), CSR into one block per thread balanced by
+    stored entries, CSC stays one block.  Blocks are views: nothing is copied.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n, d)
+    target : ndarray of shape (n,) or (n, K), or None
+    weight : ndarray of shape (n,), or None
+    n_classes : int
+        Used to size the blocks and to judge whether threads pay off.
+    n_threads : int, default=None
+        Default: :func:`default_n_threads`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> blocks = RowBlocks(np.ones((5, 2)), None, np.arange(5.0), n_classes=2)
+    >>> blocks.map_sum(lambda b: (float(b.X.sum()), float(b.weight.sum())))
+    (10.0, 10.0)
+    """
+
+    def __init__(self, X, target, weight, n_classes, n_threads=None):
+        self.n_threads = default_n_threads() if n_threads is None else n_threads
+        bounds = _bounds(X, n_classes, self.n_threads)
+        if len(bounds) == 1:
+            self.blocks = [Block(X, target, weight)]
+        else:
+            self.blocks = [
+                Block(
+                    row_slice(X, a, b), *(_rows(arr, a, b) for arr in (target, weight))
+                )
+                for a, b in bounds
+            ]
+        self._pool = None
+
+    @classmethod
+    def whole(cls, X, target, weight):
+        """One block holding all rows, run on the calling thread."""
+        self = cls.__new__(cls)
+        self.n_threads, self.blocks, self._pool = 1, [Block(X, target, weight)], None
+        return self
+
+    def __enter__(self):
+        if self.n_threads > 1 and len(self.blocks) > 1:
+            self._pool = ThreadPoolExecutor(self.n_threads)
+        return self
+
+    def __exit__(self, *exc):
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _args(self, extra):
+        if extra is None:
+            return [(b,) for b in self.blocks]
+        return list(zip(self.blocks, extra, strict=True))
+
+    def map(self, fn, extra=None):
+        """``[fn(block[, extra_i])]`` over the blocks."""
+        args = self._args(extra)
+        if self._pool is None:
+            return [fn(*a) for a in args]
+        return list(self._pool.map(lambda a: fn(*a), args))
+
+    def map_sum(self, fn, extra=None):
+        """Sum of ``fn(block[, extra_i])`` over the blocks (tuples, element-wise).
+
+        ``fn`` must return new arrays: the sum is accumulated into them.  On
+        threads each thread sums a contiguous run of blocks and the runs'
+        sums are added at the end: one task per thread, not one per block.
+        """
+        args = self._args(extra)
+        if self._pool is None:
+            return sum_tuples((fn(*a) for a in args), in_place=True)
+        k = min(self.n_threads, len(args))
+        runs = [args[i * len(args) // k : (i + 1) * len(args) // k] for i in range(k)]
+        partial = self._pool.map(
+            lambda run: sum_tuples((fn(*a) for a in run), in_place=True), runs
+        )
+        return sum_tuples(partial, in_place=True)
+
+    def with_rows(self, fn):
+        """New blocks on the same ``X`` slices with ``(target, weight) = fn(block)``."""
+        out = RowBlocks.__new__(RowBlocks)
+        out.n_threads, out._pool = self.n_threads, None
+        out.blocks = [Block(b.X, *fn(b)) for b in self.blocks]
+        return out
+
+    def split(self, n_classes):
+        """Blocks for the solver: a :meth:`whole` block cut by size and threads."""
+        if len(self.blocks) != 1:
+            return self
+        return RowBlocks(*self.blocks[0], n_classes=n_classes)
+
+
+def _rows(arr, a, b):
+    return None if arr is None else arr[a:b]
+
+
+# -- backends for other input types --------------------------------------------
+_BACKENDS = {}
+
+
+def register_backend(module, loader):
+    """Route inputs whose type comes from top-level module ``module`` to a wing.
+
+    ``loader()`` returns the backend (imported only when such an input is
+    seen): an object with ``fit_input(estimator, X, y, sample_weight,
+    classes)`` returning a :class:`FitInput`, and ``predict(estimator, method,
+    X)``.
+    """
+    _BACKENDS[module] = loader
+
+
+def input_backend(obj):
+    """The registered backend for ``obj``'s type, or None for in-memory data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> input_backend(np.ones(3)) is None
+    True
+    """
+    loader = _BACKENDS.get(type(obj).__module__.split(".")[0])
+    return None if loader is None else loader()

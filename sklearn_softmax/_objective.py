@@ -1,0 +1,278 @@
+"""The penalised objective, evaluated over row blocks in preconditioned coordinates.
+
+With row weights ``w_i = s_i / S`` summing to one and ``alpha = 1 / (C S)``
+(docs/user_guide/objective.rst)::
+
+    f(W, b) = sum_i w_i CE_i + alpha / 2 * ||W||_F^2.
+
+:class:`SoftmaxObjective` only evaluates: the blocks and the preconditioner are
+built beforehand (``_blocks``, ``_precondition``).  This module also holds the
+reporting contract (centred gauge, binary log-odds) and its inverse, and the
+objective value of a fitted model.
+"""
+
+import numpy as np
+from sklearn.utils.extmath import safe_sparse_dot
+
+from . import _loss
+from ._blocks import RowBlocks
+from ._precondition import Preconditioner, class_priors
+
+__all__ = [
+    "SoftmaxObjective",
+    "full_parameters",
+    "objective_value",
+    "reported_parameters",
+    "separates",
+]
+
+
+class SoftmaxObjective:
+    """Objective, gradient and Hessian products in ``theta`` coordinates.
+
+    Parameters
+    ----------
+    blocks : Blocks
+        Row blocks ``(X, target, weight)`` with weights summing to one.
+    preconditioner : Preconditioner
+        The change of coordinates ``theta <-> (W, b)``.
+    alpha : float
+        ``1 / (C * S)``; 0 for no penalty.
+    dtype : dtype
+        ``X``'s dtype (float32 or float64): the kernel's working precision.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.array([[0.0], [1.0]]), np.array([0, 1])
+    >>> obj = SoftmaxObjective.from_arrays(X, y, np.full(2, 0.5), 2, alpha=0.1,
+    ...                                    fit_intercept=True)
+    >>> f, g = obj.loss_grad(obj.initial())
+    >>> float(round(f, 6)), g.shape  # log 2 at zero scores
+    (0.693147, (4,))
+    """
+
+    def __init__(self, blocks, preconditioner, *, alpha, dtype):
+        self.blocks = blocks
+        self.preconditioner = preconditioner
+        self.alpha = alpha
+        self.dtype = np.dtype(dtype)
+        self.n_classes, self.n_features = preconditioner.D.shape
+        self.fit_intercept = preconditioner.fit_intercept
+        self.n_params = preconditioner.n_params
+
+    @classmethod
+    def from_arrays(
+        cls,
+        X,
+        target,
+        weights,
+        n_classes,
+        *,
+        alpha,
+        fit_intercept,
+        n_threads=None,
+        precondition=True,
+    ):
+        """The objective on in-memory arrays (weights summing to one).
+
+        ``precondition=False`` gives plain coordinates (``D = 1``, ``mu = 0``).
+        """
+        blocks = RowBlocks(X, target, weights, n_classes, n_threads)
+        with blocks:
+            if precondition:
+                pre = Preconditioner.from_blocks(
+                    blocks, n_classes, alpha=alpha, fit_intercept=fit_intercept
+                )
+            else:
+                pre = Preconditioner.identity(
+                    class_priors(blocks, n_classes),
+                    X.shape[1],
+                    fit_intercept=fit_intercept,
+                )
+        return cls(blocks, pre, alpha=alpha, dtype=X.dtype)
+
+    # -- coordinates ---------------------------------------------------------
+    def unpack(self, theta):
+        """Model parameters ``(W, b)`` (b None without intercept) from ``theta``."""
+        return self.preconditioner.unpack(theta)
+
+    def pack(self, W, b):
+        """``theta`` from model parameters (inverse of :meth:`unpack`)."""
+        return self.preconditioner.pack(W, b)
+
+    def initial(self):
+        """Zero coefficients, intercepts at the log class priors (centred)."""
+        W = np.zeros((self.n_classes, self.n_features))
+        b = None
+        if self.fit_intercept:
+            b = np.log(np.maximum(self.preconditioner.prior, 1e-12))
+            b -= b.mean()
+        return self.pack(W, b)
+
+    # -- evaluations ---------------------------------------------------------
+    def _model(self, theta):
+        W, b = self.unpack(theta)
+        Wt = np.ascontiguousarray(W.T, dtype=self.dtype)
+        bd = None if b is None else b.astype(self.dtype)
+        return W, Wt, bd
+
+    def loss_grad(self, theta):
+        """Objective and gradient in ``theta`` coordinates."""
+        W, Wt, b = self._model(theta)
+        penalty = 0.5 * self.alpha * float(np.vdot(W, W))
+        if Wt.dtype == np.float64:
+            W = None  # Wt holds the same numbers: one (K, d) array less
+        loss, gW, gb = self.blocks.map_sum(
+            lambda blk: _loss.loss_gradient(blk.X, Wt, b, blk.target, blk.weight)
+        )
+        gW += self.alpha * (Wt.T if W is None else W)
+        return loss + penalty, self.preconditioner.chain(gW, gb)
+
+    def hessian_at(self, theta):
+        """Return ``(hessp, diagonal)`` for the Hessian at ``theta``.
+
+        ``hessp(v)`` applies the Hessian to ``v``; ``diagonal`` is its diagonal
+        (a preconditioner for conjugate gradients).  ``hessp`` keeps the
+        (n, K) probabilities at ``theta`` while it is alive.
+        """
+        _, Wt, b = self._model(theta)
+        pre = self.preconditioner
+        P = self.blocks.map(lambda blk: _loss.softmax_at(blk.X, Wt, b))
+        K, d = self.n_classes, self.n_features
+        mu = pre.mu.astype(self.dtype)
+        dW, db = self.blocks.map_sum(
+            lambda blk, Pb: _loss.hessian_diagonal(blk.X, Pb, blk.weight, mu), extra=P
+        )
+        diagonal = ((dW + self.alpha) / pre.D**2).ravel()
+        if self.fit_intercept:
+            diagonal = np.concatenate([diagonal, db])
+
+        def hessp(v):
+            V = v[: K * d].reshape(K, d) / pre.D
+            c = None
+            if self.fit_intercept:
+                c = (v[K * d :] - V @ pre.mu).astype(self.dtype)
+            Vt = np.ascontiguousarray(V.T, dtype=self.dtype)
+            hW, hb = self.blocks.map_sum(
+                lambda blk, Pb: _loss.hessp(blk.X, Pb, blk.weight, Vt, c), extra=P
+            )
+            hW += self.alpha * V
+            return pre.chain(hW, hb)
+
+        return hessp, diagonal
+
+
+# -- what the estimator reports --------------------------------------------------
+def reported_parameters(W, b):
+    """``(coef, intercept)`` in the reported gauge, from solver parameters.
+
+    Centred (``sum_k W_k = 0``, ``sum_k b_k = 0``: the optimum of the L2
+    penalty along the softmax's shift invariance); for two classes the
+    log-odds ``W_1 - W_0`` of the second class.  ``b`` None gives zero
+    intercepts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> reported_parameters(np.array([[1.0, 2.0], [3.0, 2.0]]), None)
+    (array([[2., 0.]]), array([0.]))
+    """
+    K = W.shape[0]
+    W = W - W.mean(axis=0)
+    b = np.zeros(K) if b is None else b - b.mean()
+    if K == 2:
+        W, b = W[1:] - W[:1], b[1:] - b[:1]
+    return W, b
+
+
+def full_parameters(coef, intercept):
+    """``(K, d)`` coefficients and ``(K,)`` intercepts (float64) of a reported model.
+
+    Inverse of :func:`reported_parameters`: binary log-odds are split
+    symmetrically, ``W_0 = -w / 2``, ``W_1 = w / 2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> full_parameters(np.array([[2.0, 0.0]]), np.array([1.0]))
+    (array([[-1., -0.],
+           [ 1.,  0.]]), array([-0.5,  0.5]))
+    """
+    W = np.asarray(coef, dtype=np.float64)
+    b = np.asarray(intercept, dtype=np.float64)
+    if W.shape[0] == 1:
+        W = np.vstack([-W / 2, W / 2])
+        b = np.concatenate([-b / 2, b / 2])
+    return W, b
+
+
+def objective_value(X, target, coef, intercept, C, sample_weight=None):
+    """The objective ``f`` of a reported model, in float64.
+
+    ``f = (1/S) sum_i s_i CE_i + ||W||_F^2 / (2 C S)`` with ``s`` the sample
+    weights (default ones), ``S`` their sum and ``W`` the full coefficients
+    (:func:`full_parameters`; for two classes ``||W||^2 = ||coef||^2 / 2``).
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n, d)
+    target : ndarray of shape (n,) of int, or of shape (n, K)
+        Class indices, or probability rows.
+    coef, intercept : ndarray
+        ``coef_`` and ``intercept_`` as the estimator reports them.
+    C : float
+        ``np.inf`` for no penalty.
+    sample_weight : ndarray of shape (n,), default=None
+
+    Returns
+    -------
+    f : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.array([[0.0], [1.0]]), np.array([0, 1])
+    >>> f = objective_value(X, y, np.zeros((1, 1)), np.zeros(1), 1.0)
+    >>> bool(np.isclose(f, np.log(2)))
+    True
+    """
+    W, b = full_parameters(coef, intercept)
+    Z = np.asarray(safe_sparse_dot(X, W.T, dense_output=True), dtype=np.float64)
+    ce = _loss.cross_entropy_rows(_loss.log_softmax(Z + b), target)
+    s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    S = s.sum()
+    f = float(s @ ce) / S
+    if np.isinf(C):
+        return f
+    return f + float(np.vdot(W, W)) / (2.0 * C * S)
+
+
+def separates(blocks, W, b):
+    """Whether ``(W, b)`` puts every weighted hard-labelled row strictly on its class.
+
+    Only hard targets (indices, or one-hot rows) can be separated; a row with
+    probability mass on two classes has a finite optimum along any direction.
+    """
+    (violations,) = blocks.map_sum(lambda blk: (_violations(blk, W, b),))
+    return violations == 0
+
+
+def _violations(block, W, b):
+    """1 if some weighted row of the block is not strictly on its class, else 0."""
+    rows = block.weight > 0
+    target = block.target
+    if target.ndim == 2:
+        if not np.all(target[rows].max(axis=1) == 1.0):
+            return 1
+        target = target.argmax(axis=1)
+    X = block.X
+    Z = safe_sparse_dot(X, W.T.astype(X.dtype), dense_output=True)
+    Z = np.asarray(Z, dtype=np.float64)
+    if b is not None:
+        Z += b
+    Z, target = Z[rows], target[rows]
+    idx = np.arange(Z.shape[0])
+    true = Z[idx, target]
+    Z[idx, target] = -np.inf
+    return 0 if np.all(true > Z.max(axis=1)) else 1

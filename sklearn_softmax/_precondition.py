@@ -1,0 +1,210 @@
+"""The diagonal preconditioner: data statistics and the change of coordinates.
+
+The solvers run on an exact reparametrisation of the objective (nothing about
+the model or the penalty changes; docs/user_guide/convergence.rst):
+
+    W = Wp / D,        b = bp - W @ mu,
+
+with ``mu`` the weighted feature means (*implicit centring*: ``X`` is never
+copied or densified) and ``D[k, j] = sqrt(pi_k (1 - pi_k) var_j + alpha)``, an
+estimate of the square root of the Hessian's diagonal (``pi_k`` the weighted
+class priors).  In these coordinates every coefficient sees a curvature near 1,
+which is what lets L-BFGS reach the optimum on unscaled data.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._targets import class_mass
+from ._views import (
+    CHUNK_ELEMENTS,
+    dense_chunks,
+    sparse_chunks,
+    transposed,
+    with_data,
+)
+
+__all__ = ["Preconditioner", "class_priors", "feature_moments"]
+
+
+def _maxabs_block(X):
+    """Column-wise max of ``|x|``, float64, without a block-sized ``abs(X)``."""
+    d = X.shape[1]
+    out = np.zeros(d)
+    if sp.issparse(X):
+        for a, b, part in sparse_chunks(X):
+            if part.format == "csr":
+                np.maximum.at(out, part.indices, np.abs(part.data))
+            else:
+                out[a:b] = abs(part).max(axis=0).toarray().ravel()
+        return (out,)
+    if X.shape[0]:
+        np.maximum(X.max(axis=0), -X.min(axis=0), out=out, dtype=np.float64)
+    return (out,)
+
+
+def _moments_block(X, w, scale):
+    """Weighted sums of ``x / scale`` and ``(x / scale)^2``, in float64.
+
+    Scaled first so that columns of 1e-200 or 1e200 neither underflow nor
+    overflow when squared; computed in chunks so that no temporary has the
+    size of the block.
+    """
+    w = w.astype(np.float64, copy=False)
+    d = X.shape[1]
+    m1, m2 = np.zeros(d), np.zeros(d)
+    if sp.issparse(X):
+        for a, b, part in sparse_chunks(X):
+            csr = part.format == "csr"
+            if csr:  # rows a:b, all columns
+                col_scale, rows, out = scale[part.indices], w[a:b], slice(None)
+            else:  # all rows, columns a:b
+                col_scale = np.repeat(scale[a:b], np.diff(part.indptr))
+                rows, out = w, slice(a, b)
+            # the chunk's values, scaled, on the chunk's index arrays
+            part = with_data(part, part.data / col_scale)
+            m1[out] += np.asarray(transposed(part) @ rows).ravel()
+            part.data *= part.data
+            m2[out] += np.asarray(transposed(part) @ rows).ravel()
+        return m1, m2
+    for a, chunk in dense_chunks(X):
+        xs = chunk / scale
+        wc = w[a : a + chunk.shape[0]]
+        m1 += wc @ xs
+        xs *= xs
+        m2 += wc @ xs
+    return m1, m2
+
+
+def feature_moments(blocks, center):
+    """Weighted feature means and variances (uncentred second moments if not
+    ``center``), robust to columns scaled by 1e-150 or 1e150.
+
+    Parameters
+    ----------
+    blocks : Blocks
+        Blocks whose weights sum to one.
+    center : bool
+
+    Returns
+    -------
+    mu, var : ndarray of shape (d,)
+        ``mu`` is zero when not ``center``.
+    """
+    (scale,) = blocks.map_sum(lambda b: _maxabs_block(b.X))
+    # map_sum adds the block maxima; any positive upper bound works as a scale
+    scale = np.where(scale > 0, scale, 1.0)
+    m1, m2 = blocks.map_sum(lambda b: _moments_block(b.X, b.weight, scale))
+    if center:
+        var = np.maximum(m2 - m1 * m1, 0.0) * scale**2
+        return m1 * scale, var
+    return np.zeros_like(m1), m2 * scale**2
+
+
+def class_priors(blocks, n_classes):
+    """Weighted class priors ``pi_k = sum_i w_i Y_ik / sum_i w_i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_softmax._blocks import RowBlocks
+    >>> blocks = RowBlocks.whole(np.zeros((3, 1)), np.array([0, 1, 1]), np.ones(3))
+    >>> class_priors(blocks, 2)
+    array([0.33333333, 0.66666667])
+    """
+    mass, total = blocks.map_sum(
+        lambda b: (
+            class_mass(b.target, n_classes, b.weight),
+            b.weight.sum(dtype=np.float64),
+        )
+    )
+    return mass / total
+
+
+@dataclass(frozen=True)
+class Preconditioner:
+    """The change of coordinates ``theta <-> (W, b)`` and the class priors.
+
+    Parameters
+    ----------
+    prior : ndarray of shape (K,)
+        Weighted class priors (the start's intercepts are their logs).
+    mu : ndarray of shape (d,)
+        Centring of the features (zeros without intercept).
+    D : ndarray of shape (K, d)
+        Positive scales of the coefficients.
+    fit_intercept : bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pre = Preconditioner.identity(np.array([0.5, 0.5]), 3, fit_intercept=True)
+    >>> pre.n_params
+    8
+    >>> W, b = pre.unpack(np.arange(8.0))
+    >>> W.shape, b
+    ((2, 3), array([6., 7.]))
+    """
+
+    prior: np.ndarray
+    mu: np.ndarray
+    D: np.ndarray
+    fit_intercept: bool
+
+    @classmethod
+    def from_blocks(cls, blocks, n_classes, *, alpha, fit_intercept):
+        """The preconditioner of the module docstring, from two or three passes.
+
+        ``blocks`` hold the final targets and weights summing to one.
+        """
+        prior = class_priors(blocks, n_classes)
+        mu, var = feature_moments(blocks, center=fit_intercept)
+        pq = prior * (1.0 - prior)
+        D = np.sqrt(pq[:, None] * var[None, :] + alpha)
+        return cls(prior, mu, np.where(D > 0, D, 1.0), fit_intercept)
+
+    @classmethod
+    def identity(cls, prior, n_features, *, fit_intercept):
+        """Plain coordinates (``D = 1``, ``mu = 0``), for comparisons."""
+        K = prior.shape[0]
+        return cls(prior, np.zeros(n_features), np.ones((K, n_features)), fit_intercept)
+
+    @property
+    def n_params(self):
+        """Length of ``theta``: ``K * d`` coefficients, plus ``K`` intercepts."""
+        K, d = self.D.shape
+        return K * d + (K if self.fit_intercept else 0)
+
+    def unpack(self, theta):
+        """Model parameters ``(W, b)`` (b None without intercept) from ``theta``."""
+        K, d = self.D.shape
+        W = theta[: K * d].reshape(K, d) / self.D
+        if not self.fit_intercept:
+            return W, None
+        return W, theta[K * d :] - W @ self.mu
+
+    def pack(self, W, b):
+        """``theta`` from model parameters (inverse of :meth:`unpack`)."""
+        parts = [(W * self.D).ravel()]
+        if self.fit_intercept:
+            parts.append(b + W @ self.mu)
+        return np.concatenate(parts)
+
+    def chain(self, gW, gb):
+        """Map a gradient w.r.t. ``(W, b)`` to one w.r.t. ``theta``.
+
+        ``gW`` is overwritten.
+        """
+        # In place, a group of classes at a time: at 10^6 parameters every
+        # temporary of the gradient's size is 8 MB of peak memory.
+        K, d = self.D.shape
+        out = np.empty(self.n_params)
+        if self.fit_intercept:
+            rows = max(1, CHUNK_ELEMENTS // max(d, 1))  # classes per chunk
+            for k in range(0, K, rows):
+                gW[k : k + rows] -= np.outer(gb[k : k + rows], self.mu)
+            out[K * d :] = gb
+        np.divide(gW, self.D, out=out[: K * d].reshape(K, d))
+        return out

@@ -1,0 +1,44 @@
+"""Test data and measurement helpers shared by the test modules."""
+
+import tracemalloc
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def sparse_matrix(n=400, d=60, density=0.1, fmt="csr", seed=0):
+    """A random sparse matrix with normal values."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, format=fmt, random_state=seed)
+    X.data = rng.normal(size=X.nnz)
+    return X
+
+
+def labels_and_weights(X, K=4, seed=0):
+    """Random labels ``0..K-1`` and positive row weights summing to one."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    y = rng.integers(K, size=n)
+    w = rng.uniform(0.5, 2.0, size=n)
+    return y, w / w.sum()
+
+
+def traced_peak(fn):
+    """Bytes allocated at the peak of ``fn()``, above what was live before."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def central_differences(f, theta, h):
+    """Gradient of scalar ``f`` at ``theta`` by central differences of step ``h``."""
+    grad = np.empty_like(theta)
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = h
+        grad[j] = (f(theta + e) - f(theta - e)) / (2 * h)
+    return grad

@@ -1,0 +1,139 @@
+"""The preconditioner alone (`_precondition`): statistics, scales, coordinates."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _helpers import labels_and_weights, sparse_matrix, traced_peak
+
+from sklearn_softmax import _loss
+from sklearn_softmax._blocks import RowBlocks
+from sklearn_softmax._precondition import (
+    Preconditioner,
+    class_priors,
+    feature_moments,
+)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("exponent", [0, -140, 140])
+def test_feature_moments_are_weighted_means_and_variances(fmt, dtype, exponent):
+    dense = sparse_matrix(n=500, d=30, density=0.3).toarray()
+    dense[:, 3] = 0.0  # an empty column
+    if dtype == np.float32:
+        exponent = int(np.sign(exponent)) * 15  # float32 squares overflow past ~1e19
+    dense = (dense * 10.0**exponent).astype(dtype)
+    X = dense if fmt == "dense" else sp.csr_matrix(dense).asformat(fmt)
+    y, w = labels_and_weights(X)
+    blocks = RowBlocks(X, y, w, n_classes=4, n_threads=1)
+    mu, var = feature_moments(blocks, center=True)
+    ref = dense.astype(np.float64)
+    ref_mu = w @ ref
+    ref_var = w @ (ref - ref_mu) ** 2
+    scale = 10.0**exponent
+    np.testing.assert_allclose(mu / scale, ref_mu / scale, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(var / scale**2, ref_var / scale**2, rtol=1e-5)
+    mu0, m2 = feature_moments(blocks, center=False)
+    assert not mu0.any()
+    np.testing.assert_allclose(m2 / scale**2, w @ (ref / scale) ** 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
+def test_statistics_passes_add_no_block_sized_temporaries(fmt):
+    # 16 MB of X as one block: the moment pass, the Hessian diagonal and the
+    # column maxima must stay far below the block's size.
+    rng = np.random.default_rng(0)
+    if fmt == "dense":
+        X = rng.normal(size=(20_000, 100))
+    else:
+        X = sp.random(20_000, 2_000, density=0.05, format=fmt, random_state=0)
+    y, w = labels_and_weights(X)
+    blocks = RowBlocks(X, y, w, n_classes=4, n_threads=1)
+    size = X.nbytes if fmt == "dense" else X.data.nbytes
+    assert traced_peak(lambda: feature_moments(blocks, center=True)) < size / 8
+    P = np.full((X.shape[0], 4), 0.25)
+    mu = np.zeros(X.shape[1])
+    peak = traced_peak(lambda: _loss.hessian_diagonal(X, P, w, mu))
+    assert peak < size / 8
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_preconditioner_scales_are_the_hessian_diagonal_estimate(fit_intercept):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 4)) * [1e-3, 1.0, 30.0, 1e4] + [5.0, 0.0, -2.0, 1e4]
+    y = rng.integers(3, size=300)
+    w = rng.uniform(0.5, 2.0, size=300)
+    w /= w.sum()
+    alpha = 0.01
+    blocks = RowBlocks(X, y, w, n_classes=3, n_threads=1)
+    pre = Preconditioner.from_blocks(
+        blocks, 3, alpha=alpha, fit_intercept=fit_intercept
+    )
+    prior = np.bincount(y, weights=w, minlength=3)
+    np.testing.assert_allclose(pre.prior, prior, rtol=1e-14)
+    np.testing.assert_allclose(class_priors(blocks, 3), prior, rtol=1e-14)
+    mu = w @ X if fit_intercept else np.zeros(4)
+    var = w @ (X - mu) ** 2
+    D = np.sqrt(np.outer(prior * (1 - prior), var) + alpha)
+    np.testing.assert_allclose(pre.mu, mu, rtol=1e-10)
+    np.testing.assert_allclose(pre.D, D, rtol=1e-8)
+    assert pre.n_params == 12 + (3 if fit_intercept else 0)
+
+
+def test_constant_column_without_penalty_gets_unit_scale():
+    X = np.column_stack([np.ones(50), np.arange(50.0)])
+    y = np.arange(50) % 2
+    blocks = RowBlocks(X, y, np.full(50, 1 / 50), n_classes=2, n_threads=1)
+    pre = Preconditioner.from_blocks(blocks, 2, alpha=0.0, fit_intercept=True)
+    np.testing.assert_array_equal(pre.D[:, 0], 1.0)  # zero variance: D would be 0
+    assert np.all(pre.D[:, 1] > 1.0)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_pack_unpack_round_trip(fit_intercept):
+    rng = np.random.default_rng(13)
+    pre = Preconditioner(
+        prior=np.full(3, 1 / 3),
+        mu=rng.normal(size=4),
+        D=rng.uniform(0.1, 10.0, size=(3, 4)),
+        fit_intercept=fit_intercept,
+    )
+    W = rng.normal(size=(3, 4))
+    b = rng.normal(size=3) if fit_intercept else None
+    W2, b2 = pre.unpack(pre.pack(W, b))
+    np.testing.assert_allclose(W2, W, rtol=1e-14)
+    if fit_intercept:
+        np.testing.assert_allclose(b2, b, rtol=1e-13, atol=1e-14)
+    else:
+        assert b2 is None
+    theta = rng.normal(size=pre.n_params)
+    np.testing.assert_allclose(
+        pre.pack(*pre.unpack(theta)), theta, rtol=1e-13, atol=1e-14
+    )
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_chain_is_the_transpose_of_the_change_of_coordinates(fit_intercept):
+    # theta -> (W, b) is linear, so the chain rule is its adjoint:
+    # <grad_(W, b), d(W, b)/dtheta v> == <chain(grad), v> for every v.
+    rng = np.random.default_rng(14)
+    pre = Preconditioner(
+        np.full(3, 1 / 3),
+        rng.normal(size=4),
+        rng.uniform(0.1, 10.0, (3, 4)),
+        fit_intercept,
+    )
+    gW, gb = rng.normal(size=(3, 4)), rng.normal(size=3)
+    v = rng.normal(size=pre.n_params)
+    W, b = pre.unpack(v)
+    lhs = np.vdot(gW, W) + (gb @ b if fit_intercept else 0.0)
+    rhs = pre.chain(gW.copy(), gb) @ v
+    assert lhs == pytest.approx(rhs, rel=1e-12)
+
+
+def test_identity_is_plain_coordinates():
+    pre = Preconditioner.identity(np.array([0.2, 0.8]), 3, fit_intercept=True)
+    theta = np.arange(8.0)
+    W, b = pre.unpack(theta)
+    np.testing.assert_array_equal(W.ravel(), theta[:6])
+    np.testing.assert_array_equal(b, theta[6:])
