@@ -15,8 +15,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from ._softmax import SoftmaxRegression
 from ._objective import objective_value
+from ._softmax import SoftmaxRegression
 from .metrics import cross_entropy
 
 DATASETS = {

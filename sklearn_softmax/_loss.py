@@ -4,12 +4,12 @@ Pure maths, no estimator state and no scikit-learn imports. Every function works
 on one block of rows, so the same code serves the in-memory fit (blocks run on
 threads), the metrics (one block) and the Dask wing (blocks run on workers).
 
-Notation (DESIGN §1): ``X`` is (n, d) dense or scipy-sparse, ``Wt = W.T`` is
-(d, K), ``b`` is (K,), scores ``Z = X @ Wt + b`` and ``log p = log_softmax(Z)``.
-A *target* is either a 1-D integer array of class indices (hard labels) or an
-(n, K) float array of class probabilities (one-hot or soft rows).  ``weights``
-are per-row weights ``w_i``; the block functions return *sums* over rows, so the
-caller decides the normalisation.
+Notation (docs/user_guide/objective.rst): ``X`` is (n, d) dense or
+scipy-sparse, ``Wt = W.T`` is (d, K), ``b`` is (K,), scores ``Z = X @ Wt + b``
+and ``log p = log_softmax(Z)``.  A *target* is either a 1-D integer array of
+class indices (hard labels) or an (n, K) float array of class probabilities
+(one-hot or soft rows).  ``weights`` are per-row weights ``w_i``; the block
+functions return *sums* over rows, so the caller decides the normalisation.
 """
 
 import numpy as np
@@ -106,9 +106,9 @@ def _exp_normalise(Zt):
     """Turn max-shifted (K, n) scores into probabilities in place; return lse.
 
     With ``Zt`` already shifted by its column max, ``log p = Zt - lse``
-    (DESIGN §2).  This is ``scipy.special.log_softmax`` fused with the softmax:
-    on the hot path log_softmax followed by ``exp`` would evaluate the
-    exponential twice.
+    (docs/user_guide/numerics.rst).  This is ``scipy.special.log_softmax``
+    fused with the softmax: on the hot path log_softmax followed by ``exp``
+    would evaluate the exponential twice.
     """
     np.exp(Zt, out=Zt)
     norm = Zt.sum(axis=0)

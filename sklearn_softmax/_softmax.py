@@ -41,10 +41,11 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
 
     with ``s_i`` the sample weight times the class weight.  The cross-entropy
     is computed through the max-shifted log-softmax, so it is exact for any
-    finite scores.  The fit runs scipy's L-BFGS on a diagonal preconditioning
-    of the same objective (features rescaled and centred implicitly, the
-    penalty carried through exactly), which reaches the optimum on unscaled
-    data without changing the model.
+    finite scores.  The fit runs a truncated Newton-CG (``solver="auto"`` on
+    problems where one evaluation is cheap) or scipy's L-BFGS-B on an exact
+    diagonal preconditioning of the same objective (features rescaled and
+    centred implicitly, the penalty carried through exactly), which reaches the
+    optimum on unscaled data without changing the model.
 
     For three or more classes this is the objective of
     ``LogisticRegression(C=C)``; for two classes, that of
@@ -99,7 +100,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts, in the same convention as ``coef_``.
     n_iter_ : int
-        Number of L-BFGS iterations of the last fit.
+        Iterations of the last fit: Newton steps for Newton-CG, L-BFGS
+        iterations for L-BFGS (``solver="auto"`` says which in the docstring
+        of ``solver``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)

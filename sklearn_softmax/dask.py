@@ -131,7 +131,7 @@ from sklearn.utils.validation import (
 from ._blocks import Block, FitInput, sum_tuples
 from ._targets import soft_classes
 
-__all__ = ["DaskRowBlocks", "fit_input", "predict"]
+__all__ = ["DaskRowBlocks"]
 
 # Partial sums added per task of the reduction tree.
 _FAN_IN = 8
