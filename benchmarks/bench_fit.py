@@ -677,7 +677,7 @@ def print_summary(results):
         if ours is None:
             continue
         to = rows.get("ours-auto-to")
-        # the issue's measure: time to 1e-6, taken for ours as for sklearn's
+        # the targets' measure: time to 1e-6, taken for ours as for sklearn's
         # tight rows; without that row the whole default fit stands in
         ours_to = to if to is not None and to.reached else ours
         best = fastest_sklearn(rows)

@@ -8,8 +8,9 @@ workers.  Whatever a function computes per block (a loss and gradient, class
 masses, feature statistics) is therefore written once for every backend.
 
 Input types other than NumPy / SciPy (Dask collections) are recognised here by
-the module that defines them, without importing it: a wing registers a loader
-with :func:`register_backend`, and :func:`input_backend` returns it.
+the module that defines them, without importing it: the package's ``__init__``
+registers a loader of each wing with :func:`register_backend`, and
+:func:`input_backend` imports and returns the wing when such an input comes.
 """
 
 import os

@@ -52,6 +52,9 @@ class SoftmaxObjective:
     (0.693147, (4,))
     """
 
+    # no bounds on theta (the L1 wrapper, ``_l1.L1Split``, has some)
+    bounds = None
+
     def __init__(self, blocks, preconditioner, *, alpha, dtype):
         self.blocks = blocks
         self.preconditioner = preconditioner
@@ -111,6 +114,14 @@ class SoftmaxObjective:
         return self.pack(W, b)
 
     # -- evaluations ---------------------------------------------------------
+    def optimality(self, theta, grad):
+        """What the stopping rule bounds: the gradient itself (smooth problem)."""
+        return grad
+
+    def canonical(self, theta):
+        """``theta`` itself: it represents the model uniquely."""
+        return theta
+
     def _model(self, theta):
         W, b = self.unpack(theta)
         Wt = np.ascontiguousarray(W.T, dtype=self.dtype)
@@ -164,13 +175,15 @@ class SoftmaxObjective:
 
 
 # -- what the estimator reports --------------------------------------------------
-def reported_parameters(W, b):
+def reported_parameters(W, b, center=True):
     """``(coef, intercept)`` in the reported gauge, from solver parameters.
 
     Centred (``sum_k W_k = 0``, ``sum_k b_k = 0``: the optimum of the L2
     penalty along the softmax's shift invariance); for two classes the
     log-odds ``W_1 - W_0`` of the second class.  ``b`` None gives zero
-    intercepts.
+    intercepts.  ``center=False`` leaves ``W`` as solved (an L1 penalty fixes
+    the gauge itself, and centring would move exact zeros); the intercepts,
+    never penalised, are centred in any case.
 
     Examples
     --------
@@ -179,7 +192,8 @@ def reported_parameters(W, b):
     (array([[2., 0.]]), array([0.]))
     """
     K = W.shape[0]
-    W = W - W.mean(axis=0)
+    if center:
+        W = W - W.mean(axis=0)
     b = np.zeros(K) if b is None else b - b.mean()
     if K == 2:
         W, b = W[1:] - W[:1], b[1:] - b[:1]
@@ -207,12 +221,13 @@ def full_parameters(coef, intercept):
     return W, b
 
 
-def objective_value(X, target, coef, intercept, C, sample_weight=None):
+def objective_value(X, target, coef, intercept, C, sample_weight=None, l1_ratio=0.0):
     """The objective ``f`` of a reported model, in float64.
 
-    ``f = (1/S) sum_i s_i CE_i + ||W||_F^2 / (2 C S)`` with ``s`` the sample
-    weights (default ones), ``S`` their sum and ``W`` the full coefficients
-    (:func:`full_parameters`; for two classes ``||W||^2 = ||coef||^2 / 2``).
+    ``f = (1/S) sum_i s_i CE_i + (1 - r) ||W||_F^2 / (2 C S) + r ||W||_1 / (C S)``
+    with ``s`` the sample weights (default ones), ``S`` their sum, ``r`` the
+    ``l1_ratio`` and ``W`` the full coefficients (:func:`full_parameters`; for
+    two classes ``||W||^2 = ||coef||^2 / 2`` and ``||W||_1 = ||coef||_1``).
 
     Parameters
     ----------
@@ -224,6 +239,7 @@ def objective_value(X, target, coef, intercept, C, sample_weight=None):
     C : float
         ``np.inf`` for no penalty.
     sample_weight : ndarray of shape (n,), default=None
+    l1_ratio : float in [0, 1], default=0.0
 
     Returns
     -------
@@ -245,7 +261,8 @@ def objective_value(X, target, coef, intercept, C, sample_weight=None):
     f = float(s @ ce) / S
     if np.isinf(C):
         return f
-    return f + float(np.vdot(W, W)) / (2.0 * C * S)
+    r = l1_ratio
+    return f + ((1 - r) * float(np.vdot(W, W)) / 2 + r * np.abs(W).sum()) / (C * S)
 
 
 def separates(blocks, W, b):

@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
 
 from . import _loss
 from ._blocks import FitInput, RowBlocks, input_backend
+from ._l1 import L1Split
 from ._objective import (
     SoftmaxObjective,
     full_parameters,
@@ -35,27 +36,36 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     """Softmax (multinomial logistic) regression fitted to the exact optimum.
 
     Minimises the weighted mean cross-entropy of the softmax of ``X @ W.T + b``
-    plus an L2 penalty on ``W`` (never on ``b``)::
+    plus an elastic-net penalty on ``W`` (never on ``b``)::
 
-        f(W, b) = 1/S sum_i s_i CE_i + ||W||_F^2 / (2 C S),   S = sum_i s_i,
+        f(W, b) = 1/S sum_i s_i CE_i + (1 - r) ||W||_F^2 / (2 C S)
+                  + r ||W||_1 / (C S),        S = sum_i s_i,  r = l1_ratio,
 
-    with ``s_i`` the sample weight times the class weight.  The cross-entropy
+    with ``s_i`` the sample weight times the class weight (``r = 0``, the
+    default, is the L2 penalty; ``r = 1`` the lasso).  The cross-entropy
     is computed through the max-shifted log-softmax, so it is exact for any
     finite scores.  The fit runs a truncated Newton-CG (``solver="auto"`` on
     problems where one evaluation is cheap) or scipy's L-BFGS-B on an exact
     diagonal preconditioning of the same objective (features rescaled and
     centred implicitly, the penalty carried through exactly), which reaches the
-    optimum on unscaled data without changing the model.
+    optimum on unscaled data without changing the model.  With ``r > 0`` the
+    L1 term is made smooth over bound-constrained variables and solved by
+    L-BFGS-B to its KKT conditions; coefficients whose optimum is zero are
+    exactly ``0.0``.
 
     For three or more classes this is the objective of
-    ``LogisticRegression(C=C)``; for two classes, that of
-    ``LogisticRegression(C=2 * C)`` (see Notes).
+    ``LogisticRegression(C=C, l1_ratio=r)``; for two classes, that of
+    ``LogisticRegression(C=2 * C / (1 + r), l1_ratio=2 * r / (1 + r))``
+    (``2 * C`` for the L2 penalty; see Notes).
 
     Parameters
     ----------
     C : float, default=1.0
         Inverse regularisation strength, in ``(0, inf]``; ``np.inf`` means no
-        penalty.
+        penalty, whatever ``l1_ratio`` is.
+    l1_ratio : float in [0, 1], default=0.0
+        Share of the L1 part of the penalty: 0 is the L2 penalty, 1 the L1
+        penalty (sparse coefficients), in between the elastic net.
     fit_intercept : bool, default=True
         Whether to fit the (unpenalised) intercepts ``b``.
     class_weight : dict, "balanced" or None, default=None
@@ -67,10 +77,12 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         instead of ``Y`` (one-hot rows for labels).
     solver : {"auto", "lbfgs", "newton-cg"}, default="auto"
         "lbfgs": scipy's L-BFGS-B.  "newton-cg": truncated Newton on exact
-        Hessian-vector products, robust on ill-conditioned problems.  "auto":
-        Newton-CG when one evaluation is cheap (``n * d * K <= 1e7``), else
-        L-BFGS.  Both run in the same preconditioned coordinates and stop on
-        the same rule (see ``tol``).
+        Hessian-vector products, robust on ill-conditioned problems (L2 only).
+        "auto": L-BFGS-B when ``l1_ratio > 0``; otherwise Newton-CG when one
+        evaluation is cheap (``n * d * K <= 1e7``), else L-BFGS.  Both run in
+        the same preconditioned coordinates and stop on the same rule (see
+        ``tol``; with ``l1_ratio > 0`` it bounds the KKT residual, the
+        minimum-norm subgradient, instead of the gradient).
     max_iter : int, default=1000
         Maximum number of iterations (L-BFGS steps or Newton steps).
     tol : float, default=1e-6
@@ -96,7 +108,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         Class labels.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
         For two classes, the log-odds weights ``W_1 - W_0`` of ``classes_[1]``;
-        otherwise the centred coefficients (``coef_.sum(axis=0) == 0``).
+        otherwise the coefficients, centred (``coef_.sum(axis=0) == 0``)
+        when ``l1_ratio == 0`` (see Notes).
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts, in the same convention as ``coef_``.
     n_iter_ : int
@@ -122,6 +135,17 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     ``W_0 = -W_1``, so the penalty is ``||W_1 - W_0||^2 / 4C``: the objective of
     ``LogisticRegression(C=2C)`` on the log-odds coefficients.
 
+    With ``l1_ratio > 0`` the L1 term is not invariant to that shift: it fixes
+    the gauge itself, and ``coef_`` is reported as solved, never re-centred
+    (which would move its exact zeros); the intercepts are still centred.  For
+    two classes the optimum keeps ``W_0 = -W_1`` (for ``l1_ratio < 1``), and
+    the log-odds problem has L2 weight ``(1 - r) / (2 C)`` and L1 weight
+    ``r / C``: ``LogisticRegression(C=2C / (1 + r), l1_ratio=2r / (1 + r))``.
+    With ``l1_ratio = 1`` and three or more classes the optimum can be a face
+    along the shift direction, on which the objective and the probabilities
+    are constant; the point returned is the one L-BFGS-B reaches from zero
+    coefficients.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -138,6 +162,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
@@ -152,6 +177,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self,
         C=1.0,
         *,
+        l1_ratio=0.0,
         fit_intercept=True,
         class_weight=None,
         label_smoothing=0.0,
@@ -162,6 +188,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         verbose=0,
     ):
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
@@ -235,6 +262,12 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self : SoftmaxRegression
             The fitted estimator.
         """
+        if self.solver == "newton-cg" and self.l1_ratio > 0:
+            raise ValueError(
+                "solver='newton-cg' needs a smooth objective; l1_ratio="
+                f"{self.l1_ratio} adds an L1 penalty. Use solver='lbfgs' or "
+                "'auto' (L-BFGS-B with bounds)."
+            )
         backend = input_backend(X)  # e.g. Dask collections: sklearn_softmax.dask
         if backend is None:
             data = self._in_memory_input(X, y, sample_weight, classes)
@@ -251,12 +284,15 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         )
         del raw
         blocks = blocks.split(K)
-        alpha = 1.0 / (self.C * total)
+        r = self.l1_ratio if np.isfinite(self.C) else 0.0  # C=inf: no penalty
+        alpha = (1.0 - r) / (self.C * total)
         with blocks:
             pre = Preconditioner.from_blocks(
                 blocks, K, alpha=alpha, fit_intercept=self.fit_intercept
             )
         objective = SoftmaxObjective(blocks, pre, alpha=alpha, dtype=dtype)
+        if r > 0:
+            objective = L1Split(objective, r / (self.C * total))
         theta0 = objective.initial()
         if (
             self.warm_start
@@ -289,7 +325,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        coef, intercept = reported_parameters(result.W, result.b)
+        coef, intercept = reported_parameters(result.W, result.b, center=r == 0)
         self.classes_ = classes
         self.coef_ = coef.astype(dtype)
         self.intercept_ = intercept.astype(dtype)

@@ -1,10 +1,13 @@
 """Minimisers: scipy's L-BFGS-B and a truncated Newton-CG, one stopping rule.
 
 Nothing else in the package knows ``scipy.optimize``.  The minimisers see an
-objective only through ``loss_grad(theta)``, ``hessian_at(theta)`` (Newton-CG),
-``unpack(theta)``, ``dtype`` and ``blocks`` (held open during a solve).
+objective only through ``loss_grad(theta)``, ``optimality(theta, grad)`` (the
+gradient, or the KKT residual of a non-smooth penalty), ``bounds`` (None, or
+L-BFGS-B's bounds), ``hessian_at(theta)`` (Newton-CG), ``unpack(theta)``,
+``dtype``, ``blocks`` (held open during a solve) and, for :func:`solve`,
+``n_classes`` and ``n_features``.
 
-Convergence means ``max |grad| <= tol * min(1, sqrt(f))`` in the solver's
+Convergence means ``max |optimality| <= tol * min(1, sqrt(f))`` in the solver's
 (preconditioned) coordinates: a gradient in units of standardised features,
 independent of how the columns of ``X`` are scaled.  Near the optimum the gap is
 about ``|grad|^2 / 2`` over the curvature, so the rule bounds the relative gap
@@ -44,6 +47,9 @@ _FLOAT32_TOL_FLOOR = {"lbfgs": 1e-4, "newton-cg": 1e-5}
 
 # Fresh L-BFGS runs after a stall of the line search (see minimize_lbfgs).
 _LBFGS_RESTARTS = 2
+# With bounds (the L1 split) a stall is common while the active set settles,
+# and each restart from the canonical point drops stale pairs.
+_BOUNDED_RESTARTS = 20
 
 # Newton-CG gives up after this many steps without measurable progress.
 _NEWTON_STALLS = 5
@@ -92,6 +98,7 @@ def _meets_rule(g, f, tol):
 
 def _result(objective, theta, f, g, n_iter, tol, message, converged=True, **extra):
     """Package a solve; ``converged`` can only veto the gradient rule."""
+    g = objective.optimality(theta, g)
     grad_max = float(np.abs(g).max()) if g.size else 0.0
     W, b = objective.unpack(theta)
     threshold = stop_threshold(tol, f)
@@ -134,23 +141,25 @@ class _LbfgsMonitor:
 
     objective: object
     tol: float
-    max_iter: int
     verbose: int = 0
     n_iter: int = 0
     stopped: bool = False
     f: float = None
     g: np.ndarray = None
+    theta: np.ndarray = None
 
     def fun(self, theta):
+        self.theta = theta
         self.f, self.g = self.objective.loss_grad(theta)
         return self.f, self.g
 
     def __call__(self, intermediate_result):
         # called at each new iterate, whose f and g were the last evaluation
         self.n_iter += 1
+        g = self.objective.optimality(self.theta, self.g)
         if self.verbose:
-            _progress(self.n_iter, self.f, self.g)
-        if _meets_rule(self.g, self.f, self.tol):
+            _progress(self.n_iter, self.f, g)
+        if _meets_rule(g, self.f, self.tol):
             self.stopped = True
             raise StopIteration
 
@@ -162,8 +171,9 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
     iteration; scipy's own tests are switched off (``gtol=0``, ``ftol=0``), so
     L-BFGS never stops on a small relative decrease with a large gradient.
     When scipy stops before the rule holds (a line search that found no
-    decrease, or ``maxfun``), L-BFGS restarts from the same point with an
-    empty memory, up to twice, while that lowers the objective.  Whatever
+    decrease, or ``maxfun``), L-BFGS restarts from the same point (in its
+    canonical form) with an empty memory, up to twice (20 times with bounds),
+    while that lowers the objective.  Whatever
     stops the run, ``converged`` is true only if the rule holds at the
     returned point.
 
@@ -182,25 +192,27 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
     -------
     SolveResult
     """
-    monitor = _LbfgsMonitor(objective, tol, max_iter, verbose)
+    monitor = _LbfgsMonitor(objective, tol, verbose)
     if history is None:
         history = default_history(theta0.size)
     n_restarts = 0
+    restarts = _LBFGS_RESTARTS if objective.bounds is None else _BOUNDED_RESTARTS
     # Both BLAS pools (numpy's and scipy's) at one thread: parallelism comes
-    # from our row blocks, and interleaving two pools cost 2x.
+    # from our row blocks, and two pools interleaving contend for the cores.
     with threadpool_limits(limits=1, user_api="blas"), objective.blocks:
         f0, g0 = monitor.fun(theta0)
-        if _meets_rule(g0, f0, tol):
+        if _meets_rule(objective.optimality(theta0, g0), f0, tol):
             return _result(objective, theta0, f0, g0, 0, tol, "converged at start")
         g0 = monitor.g = None  # scipy evaluates theta0 again
         theta, f = theta0, f0
-        for restart in range(_LBFGS_RESTARTS + 1):
+        for restart in range(restarts + 1):
             left = max_iter - monitor.n_iter
             res = scipy.optimize.minimize(
                 monitor.fun,
                 theta,
                 jac=True,
                 method="L-BFGS-B",
+                bounds=objective.bounds,
                 callback=monitor,
                 options={
                     "maxiter": left,
@@ -216,10 +228,10 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
             # describing the curvature; a fresh start (a scaled gradient step
             # first) often gets further.  Give up when it does not help.
             improved = res.fun < f
-            theta, f = res.x, res.fun
+            theta, f = objective.canonical(res.x), res.fun
             if restart and not improved:
                 break
-            if restart < _LBFGS_RESTARTS:
+            if restart < restarts:
                 n_restarts += 1
         if monitor.stopped:
             f, g = monitor.f, monitor.g
@@ -336,7 +348,10 @@ def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=20
             small = np.abs(g).max() <= threshold
             if (n_iter >= max_iter and not small) or stalled:
                 if stalled:
-                    message = "no progress in 5 iterations (rounding level reached)"
+                    message = (
+                        f"no progress in {_NEWTON_STALLS} iterations "
+                        "(rounding level reached)"
+                    )
                 break
             gnorm = np.linalg.norm(g)
             hessp = None  # free the previous point's probabilities first
@@ -439,6 +454,8 @@ def solve(objective, theta0, *, solver, tol, max_iter, n_samples, verbose=0):
         ``reason``.
     """
     K, d = objective.n_classes, objective.n_features
+    if objective.bounds is not None:  # only L-BFGS-B handles bounds
+        solver = "lbfgs" if solver == "auto" else solver
     solver = choose_solver(solver, n_samples * d * K)
     tol = effective_tol(tol, objective.dtype, solver)
     minimize = minimize_newton_cg if solver == "newton-cg" else minimize_lbfgs

@@ -103,6 +103,7 @@ the fit raises Dask's error: every evaluation sums over all blocks, so a fit
 never returns a model of partial data.
 """
 
+import sys
 import warnings
 from functools import partial
 from operator import getitem
@@ -128,7 +129,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._blocks import Block, FitInput, sum_tuples
+from ._blocks import Block, FitInput, input_backend, sum_tuples
 from ._targets import soft_classes
 
 __all__ = ["DaskRowBlocks"]
@@ -309,7 +310,7 @@ def fit_input(estimator, X, y, sample_weight=None, classes=None):
             "Please change the shape of y to (n_samples,), for example "
             "using ravel().",
             DataConversionWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
         y = y[:, 0]
     if y.ndim not in (1, 2):
@@ -353,7 +354,7 @@ def _checked_block(block, scalar_weight):
 
 # -- input plumbing ----------------------------------------------------------
 def _is_dask(obj):
-    return type(obj).__module__.split(".")[0] == "dask"
+    return input_backend(obj) is _THIS
 
 
 def _is_frame(obj):
@@ -432,3 +433,6 @@ def _predict_block(block, estimator, method, empty):
     if block.shape[0] == 0:
         return empty
     return getattr(estimator, method)(block)
+
+
+_THIS = sys.modules[__name__]

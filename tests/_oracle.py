@@ -46,18 +46,19 @@ def full_parameters(coef, intercept):
     return W, b
 
 
-def objective(X, target, coef, intercept, C, sample_weight=None):
+def objective(X, target, coef, intercept, C, sample_weight=None, l1_ratio=0.0):
     """The penalised objective of a reported model, in float64.
 
     With sample weights ``s_i`` (default 1), ``S = sum_i s_i`` and the full
     parameters ``(W, b)`` of :func:`full_parameters`::
 
-        f = (1/S) sum_i s_i CE_i + ||W||_F^2 / (2 C S),
+        f = (1/S) sum_i s_i CE_i + (1 - r) ||W||_F^2 / (2 C S) + r ||W||_1 / (C S),
         CE_i = -sum_k Y_ik log softmax(W x_i + b)_k,
 
-    with ``0 log 0 = 0``; for class indices ``Y_i`` is one-hot.  For two
-    classes ``||W||_F^2 = ||coef||^2 / 2``: the objective of scikit-learn's
-    ``LogisticRegression`` at ``2 C``.
+    with ``0 log 0 = 0``, ``r = l1_ratio``; for class indices ``Y_i`` is
+    one-hot.  For two classes ``||W||_F^2 = ||coef||^2 / 2`` and
+    ``||W||_1 = ||coef||_1``: the objective of scikit-learn's
+    ``LogisticRegression`` at ``C' = 2 C / (1 + r)``, ``l1_ratio' = 2 r / (1 + r)``.
 
     Parameters
     ----------
@@ -69,6 +70,7 @@ def objective(X, target, coef, intercept, C, sample_weight=None):
     C : float
         Inverse penalty strength; ``np.inf`` for no penalty.
     sample_weight : array-like of shape (n,), default=None
+    l1_ratio : float in [0, 1], default=0.0
 
     Returns
     -------
@@ -101,4 +103,5 @@ def objective(X, target, coef, intercept, C, sample_weight=None):
     f = float(s @ ce) / S
     if np.isinf(C):
         return f
-    return f + float(np.sum(W**2)) / (2.0 * C * S)
+    l2, l1 = float(np.sum(W**2)), float(np.sum(np.abs(W)))
+    return f + ((1.0 - l1_ratio) * l2 / 2.0 + l1_ratio * l1) / (C * S)

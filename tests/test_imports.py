@@ -66,6 +66,10 @@ def test_imports_only_go_down(module):
     assert not upward, f"{module} imports from its own or a higher layer: {upward}"
 
 
+def test_dask_wing_does_not_import_the_estimator():
+    assert "_softmax" not in graph()["dask"]
+
+
 def test_no_import_cycle():
     edges = graph()
     state = {}

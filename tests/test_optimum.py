@@ -1,4 +1,4 @@
-"""The optimum at default settings (issue 4): unscaled real data, badly scaled data.
+"""The optimum at default settings: unscaled real data, badly scaled data.
 
 ``SoftmaxRegression`` at its default ``tol``/``max_iter`` must end within a
 relative objective gap ``(f - f*) / |f*| <= 1e-6`` of the optimum, without a

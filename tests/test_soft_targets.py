@@ -1,4 +1,4 @@
-"""Fitting class-probability targets and label smoothing (issue 5)."""
+"""Fitting class-probability targets and label smoothing."""
 
 import warnings
 

@@ -1,4 +1,4 @@
-"""SoftmaxRegression: the contract of docs/user_guide/objective.rst and issue 2."""
+"""SoftmaxRegression: the contract of docs/user_guide/objective.rst."""
 
 import pickle
 import re

@@ -42,6 +42,14 @@ class Quadratic:
         Hx = self.H @ x
         return self.c + self.g0 @ x + 0.5 * x @ Hx, self.g0 + Hx
 
+    bounds = None
+
+    def optimality(self, x, g):
+        return g
+
+    def canonical(self, x):
+        return x
+
     def hessian_at(self, x):
         return (lambda v: self.H @ v), np.diag(self.H).copy()
 
@@ -162,6 +170,7 @@ def test_lbfgs_gives_up_when_restarts_do_not_help(monkeypatch):
     obj = Quadratic(np.eye(4), np.ones(4))
     res = solve(obj, np.zeros(4), solver="lbfgs", tol=1e-8, max_iter=100, n_samples=1)
     assert len(calls) == 2  # one restart, then no decrease: stop
+    assert res.n_restarts == 1
     assert not res.converged and res.reason == "stalled"
     assert res.message == "ABNORMAL"
 

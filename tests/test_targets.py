@@ -5,12 +5,14 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils.class_weight import compute_class_weight
 
+from sklearn_softmax._blocks import RowBlocks
 from sklearn_softmax._targets import (
     ROW_SUM_ATOL,
     check_probability_rows,
     class_mass,
     class_weight_vector,
     encode_labels,
+    prepare_rows,
     smooth,
 )
 
@@ -131,3 +133,91 @@ def test_class_weight_vector_unknown_label_is_an_error():
 def test_class_weight_vector_bad_value_is_an_error(value):
     with pytest.raises(ValueError, match="finite and non-negative"):
         class_weight_vector({0: value}, np.array([0, 1]), np.ones(2))
+
+
+# -- the pipeline on row blocks (prepare_rows) ---------------------------------
+def _whole(y, sw, n=None):
+    n = len(y) if n is None else n
+    return RowBlocks.whole(np.zeros((n, 1)), np.asarray(y), np.asarray(sw, float))
+
+
+def test_prepare_rows_moves_soft_row_mass_into_the_weight():
+    Y = np.array([[0.2, 0.8], [0.5, 0.5000001], [1.0, 0.0]])
+    blocks, total = prepare_rows(
+        _whole(Y, [1.0, 2.0, 3.0]),
+        np.array([0, 1]),
+        label_smoothing=0.0,
+        class_weight=None,
+    )
+    (b,) = blocks.blocks
+    mass = Y.sum(axis=1)
+    s = np.array([1.0, 2.0, 3.0]) * mass
+    assert total == pytest.approx(s.sum(), rel=1e-15)
+    np.testing.assert_allclose(b.weight, s / s.sum(), rtol=1e-15)
+    np.testing.assert_allclose(b.target.sum(axis=1), 1.0, rtol=1e-15)
+
+
+def test_prepare_rows_smooths_then_weighs_classes():
+    y = np.array(["a", "b", "b", "b"])
+    blocks, total = prepare_rows(
+        _whole(y, np.ones(4)),
+        np.array(["a", "b"]),
+        label_smoothing=0.2,
+        class_weight={"a": 3.0},
+    )
+    (b,) = blocks.blocks
+    np.testing.assert_allclose(b.target[0], [0.9, 0.1])  # smoothed first
+    s = np.array([0.9 * 3 + 0.1, 0.1 * 3 + 0.9, 0.1 * 3 + 0.9, 0.1 * 3 + 0.9])
+    assert total == pytest.approx(s.sum(), rel=1e-14)
+    np.testing.assert_allclose(b.weight, s / s.sum(), rtol=1e-14)
+
+
+def test_prepare_rows_balanced_counts_sample_weights():
+    y = np.array([0, 0, 0, 1])
+    blocks, total = prepare_rows(
+        _whole(y, [1.0, 1.0, 2.0, 1.0]),
+        np.array([0, 1]),
+        label_smoothing=0.0,
+        class_weight="balanced",
+    )
+    mass = np.array([4.0, 1.0])
+    cw = mass.sum() / (2 * mass)
+    s = np.array([1.0, 1.0, 2.0, 1.0]) * cw[y]
+    assert total == pytest.approx(s.sum(), rel=1e-15)
+    np.testing.assert_allclose(blocks.blocks[0].weight, s / s.sum(), rtol=1e-15)
+
+
+def test_prepare_rows_needs_two_weighted_classes():
+    with pytest.raises(ValueError, match="at least 2 classes with positive weight"):
+        prepare_rows(
+            _whole([0, 1, 1], [0.0, 1.0, 1.0]),
+            np.array([0, 1]),
+            label_smoothing=0.0,
+            class_weight=None,
+        )
+
+
+def test_prepare_rows_gives_the_same_rows_on_many_blocks():
+    rng = np.random.default_rng(0)
+    n = 1000
+    y = rng.choice(["x", "y", "z"], size=n)
+    sw = rng.uniform(0, 2, size=n)
+    classes = np.array(["x", "y", "z"])
+    args = dict(label_smoothing=0.1, class_weight="balanced")
+    whole, total = prepare_rows(_whole(y, sw), classes, **args)
+    many = RowBlocks(np.zeros((n, 1)), y, sw, n_classes=3, n_threads=1)
+    many.blocks = [
+        b._replace(X=b.X[a:c], target=b.target[a:c], weight=b.weight[a:c])
+        for b in many.blocks
+        for a, c in [(0, 300), (300, 301), (301, 1000)]
+    ]
+    split, total_split = prepare_rows(many, classes, **args)
+    assert total_split == pytest.approx(total, rel=1e-13)
+    np.testing.assert_allclose(
+        np.concatenate([b.weight for b in split.blocks]),
+        whole.blocks[0].weight,
+        rtol=1e-13,
+    )
+    np.testing.assert_array_equal(
+        np.concatenate([b.target for b in split.blocks]), whole.blocks[0].target
+    )

@@ -1,0 +1,298 @@
+"""Elastic-net and L1 penalties (`l1_ratio`, `_l1`): optimality certificates
+independent of any peer, agreement with scikit-learn's saga, exact zeros.
+
+The certificate: at the returned point, the minimum-norm subgradient of the
+objective (the KKT residual) is computed here from scratch (scipy's softmax,
+numpy products) and must meet the stopping rule ``tol * min(1, sqrt(f))`` in
+the solver's coordinates, which are re-derived here as well: coefficient
+``(k, j)`` scaled by ``D_kj = sqrt(pi_k (1 - pi_k) var_j + alpha)`` with the
+features centred at their weighted means (docs/user_guide/convergence.rst).
+"""
+
+import functools
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _oracle import full_parameters, objective
+from scipy.special import softmax
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from test_optimum import _badly_scaled
+from threadpoolctl import threadpool_limits
+
+from sklearn_softmax import SoftmaxRegression
+
+LOADERS = {
+    "iris": lambda: load_iris(return_X_y=True),
+    "wine": lambda: load_wine(return_X_y=True),
+    "breast_cancer": lambda: load_breast_cancer(return_X_y=True),
+    "digits": lambda: load_digits(return_X_y=True),
+    "badly_scaled": _badly_scaled,
+}
+
+
+@functools.cache
+def _data(name):
+    return LOADERS[name]()
+
+
+def kkt_residual(model, X, y, C, l1_ratio, tol=1e-6):
+    """``(max residual, threshold)`` of the KKT conditions in the solver's
+    coordinates, computed independently of the package."""
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    K = int(y.max()) + 1
+    W, b = full_parameters(model.coef_, model.intercept_)
+    if K == 2 and l1_ratio > 0:  # the binary optimum keeps W_0 = -W_1
+        W, b = np.vstack([-W[1], W[1]]), np.array([-b[1], b[1]])
+    Y = np.eye(K)[y]
+    P = softmax(X @ W.T + b, axis=1)
+    S = float(n)
+    alpha, t = (1 - l1_ratio) / (C * S), l1_ratio / (C * S)
+    gW = (P - Y).T @ X / S + alpha * W
+    gb = (P - Y).sum(axis=0) / S
+    mu = X.mean(axis=0)
+    prior = Y.mean(axis=0)
+    D = np.sqrt(np.outer(prior * (1 - prior), X.var(axis=0)) + alpha)
+    D = np.where(D > 0, D, 1.0)
+    g = gW - np.outer(gb, mu)  # the gradient along theta_W, times D
+    res = np.where(W != 0, np.abs(g + t * np.sign(W)), np.maximum(np.abs(g) - t, 0))
+    f = objective(X, y, model.coef_, model.intercept_, C, l1_ratio=l1_ratio)
+    rule = tol * min(1.0, np.sqrt(f))
+    return max(np.abs(res / D).max(), np.abs(gb).max()), rule
+
+
+CERTIFICATE = [
+    (name, r, C) for name in LOADERS for r in (0.5, 1.0) for C in (0.01, 1.0, 100.0)
+]
+
+
+@pytest.mark.parametrize("name, l1_ratio, C", CERTIFICATE)
+def test_kkt_certificate_at_defaults_on_unscaled_data(name, l1_ratio, C):
+    X, y = _data(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = SoftmaxRegression(C=C, l1_ratio=l1_ratio).fit(X, y)
+    residual, rule = kkt_residual(model, X, y, C, l1_ratio)
+    # 1 % above the rule allows for the rounding of this independent evaluation
+    assert residual <= 1.01 * rule, (residual, rule)
+
+
+# -- against scikit-learn's saga on standardised data ---------------------------
+SAGA = [
+    (name, r, C)
+    for name in ("iris", "wine", "breast_cancer")
+    for r in (0.5, 1.0)
+    for C in (0.01, 1.0)
+]
+
+
+@pytest.mark.parametrize("name, l1_ratio, C", SAGA)
+def test_matches_saga_where_it_converges(name, l1_ratio, C):
+    X, y = _data(name)
+    X = StandardScaler().fit_transform(X)
+    K = np.unique(y).size
+    # binary: the log-odds problem has L2 weight (1-r)/(2C) and L1 weight r/C
+    C_lr, r_lr = (2 * C / (1 + l1_ratio), 2 * l1_ratio / (1 + l1_ratio))
+    if K > 2:
+        C_lr, r_lr = C, l1_ratio
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(1):
+        warnings.simplefilter("always")
+        saga = LogisticRegression(
+            C=C_lr, l1_ratio=r_lr, solver="saga", tol=1e-12, max_iter=20_000
+        ).fit(X, y)
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        pytest.skip("saga did not converge here")
+    ours = SoftmaxRegression(C=C, l1_ratio=l1_ratio).fit(X, y)
+    f_ours = objective(X, y, ours.coef_, ours.intercept_, C, l1_ratio=l1_ratio)
+    f_saga = objective(X, y, saga.coef_, saga.intercept_, C, l1_ratio=l1_ratio)
+    assert f_ours <= f_saga + 1e-9 * abs(f_saga)
+    np.testing.assert_array_equal(ours.coef_ == 0, np.abs(saga.coef_) < 1e-10)
+
+
+def test_binary_mapping_to_logistic_regression():
+    # the two-class objective is LogisticRegression's at C' = 2C/(1+r),
+    # l1_ratio' = 2r/(1+r): its value at any log-odds w agrees
+    X, y = _data("breast_cancer")
+    rng = np.random.default_rng(0)
+    coef, intercept = rng.normal(size=(1, X.shape[1])) * 1e-3, np.array([0.3])
+    C, r = 0.7, 0.4
+    ours = objective(X, y, coef, intercept, C, l1_ratio=r)
+    C_lr, r_lr = 2 * C / (1 + r), 2 * r / (1 + r)
+    z = X @ coef[0] + intercept[0]
+    lr = np.mean(np.logaddexp(0, z) - y * z) + (
+        (1 - r_lr) * coef @ coef[0] / 2 + r_lr * np.abs(coef).sum()
+    ).item() / (C_lr * len(y))
+    assert ours == pytest.approx(lr, rel=1e-13)
+
+
+# -- exact zeros, gauge, the L2 path, parameters ----------------------------------
+def test_exact_zeros_and_no_recentring():
+    X, y = _data("wine")
+    model = SoftmaxRegression(C=0.1, l1_ratio=1.0).fit(X, y)
+    zeros = model.coef_ == 0
+    assert zeros.any() and not zeros.all()
+    small = np.abs(model.coef_[~zeros]).min()
+    assert small > 1e-12  # no 1e-17 leftovers: the zeros are exact
+    assert np.abs(model.coef_.sum(axis=0)).max() > 0  # not re-centred
+    assert model.intercept_.sum() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_l1_ratio_zero_is_the_l2_path_bit_for_bit():
+    X, y = _data("wine")
+    for solver in ("auto", "lbfgs"):
+        a = SoftmaxRegression(solver=solver).fit(X, y)
+        b = SoftmaxRegression(solver=solver, l1_ratio=0.0).fit(X, y)
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+        assert a.n_iter_ == b.n_iter_
+
+
+def test_c_inf_means_no_penalty_whatever_l1_ratio():
+    X, y = _data("iris")
+    X = StandardScaler().fit_transform(X)
+    a = SoftmaxRegression(C=np.inf).fit(X, y)
+    b = SoftmaxRegression(C=np.inf, l1_ratio=0.7).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+def test_newton_cg_with_l1_is_a_clear_error():
+    X, y = _data("iris")
+    with pytest.raises(ValueError, match="newton-cg.*l1_ratio"):
+        SoftmaxRegression(solver="newton-cg", l1_ratio=0.5).fit(X, y)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_l1_ratio_out_of_range(bad):
+    X, y = _data("iris")
+    with pytest.raises(ValueError, match="l1_ratio"):
+        SoftmaxRegression(l1_ratio=bad).fit(X, y)
+
+
+def test_more_penalty_gives_more_zeros():
+    X, y = _data("wine")
+    nonzero = [
+        np.count_nonzero(SoftmaxRegression(C=C, l1_ratio=1.0).fit(X, y).coef_)
+        for C in (1e-3, 1e-2, 1e-1, 1.0)
+    ]
+    assert nonzero == sorted(nonzero) and nonzero[0] < nonzero[-1]
+
+
+# -- every input path: weights, soft targets, smoothing, sparse, float32, warm ------
+def test_weights_soft_targets_and_smoothing_meet_the_objective():
+    X, y = _data("iris")
+    rng = np.random.default_rng(1)
+    sw = rng.uniform(0.2, 2.0, size=len(y))
+    Y = rng.dirichlet(np.ones(3), size=len(y))
+    C, r = 0.5, 0.6
+    soft = SoftmaxRegression(C=C, l1_ratio=r, tol=1e-8).fit(X, Y, sample_weight=sw)
+    # a perturbed model is worse (the fit found the optimum of its objective)
+    f = objective(X, Y, soft.coef_, soft.intercept_, C, sw, l1_ratio=r)
+    for _ in range(5):
+        coef = soft.coef_ + rng.normal(scale=1e-3, size=soft.coef_.shape)
+        assert objective(X, Y, coef, soft.intercept_, C, sw, l1_ratio=r) > f
+    smooth = SoftmaxRegression(C=C, l1_ratio=r, label_smoothing=0.1).fit(X, y)
+    assert np.isfinite(smooth.coef_).all() and (smooth.coef_ == 0).any()
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_gives_the_dense_answer(fmt):
+    X, y = _data("wine")
+    dense = SoftmaxRegression(C=0.1, l1_ratio=0.5, tol=1e-8).fit(X, y)
+    sparse = SoftmaxRegression(C=0.1, l1_ratio=0.5, tol=1e-8).fit(
+        sp.csr_matrix(X).asformat(fmt), y
+    )
+    np.testing.assert_array_equal(dense.coef_ == 0, sparse.coef_ == 0)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-5, atol=1e-8)
+
+
+def test_float32_is_kept_and_close_to_float64():
+    X, y = _data("iris")
+    m64 = SoftmaxRegression(C=0.1, l1_ratio=0.5).fit(X, y)
+    m32 = SoftmaxRegression(C=0.1, l1_ratio=0.5).fit(X.astype(np.float32), y)
+    assert m32.coef_.dtype == np.float32
+    f64 = objective(X, y, m64.coef_, m64.intercept_, 0.1, l1_ratio=0.5)
+    f32 = objective(X, y, m32.coef_, m32.intercept_, 0.1, l1_ratio=0.5)
+    assert f32 == pytest.approx(f64, rel=1e-5)
+
+
+def test_warm_start_continues_from_the_previous_optimum():
+    X, y = _data("wine")
+    cold = SoftmaxRegression(C=1.0, l1_ratio=0.5).fit(X, y)
+    warm = SoftmaxRegression(C=1.0, l1_ratio=0.5, warm_start=True)
+    warm.fit(X, y)
+    warm.fit(X, y)
+    assert warm.n_iter_ < cold.n_iter_ / 4
+    np.testing.assert_allclose(warm.coef_, cold.coef_, rtol=1e-4, atol=1e-6)
+
+
+# -- the split objective alone (_l1.L1Split) ----------------------------------------
+def _split(seed=0):
+    from sklearn_softmax._l1 import L1Split
+    from sklearn_softmax._objective import SoftmaxObjective
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(60, 3)) * [1e-2, 1.0, 30.0]
+    y = rng.integers(3, size=60)
+    smooth = SoftmaxObjective.from_arrays(
+        X, y, np.full(60, 1 / 60), 3, alpha=0.01, fit_intercept=True
+    )
+    return L1Split(smooth, 0.05), smooth
+
+
+def test_split_gradient_matches_finite_differences():
+    from _helpers import central_differences
+
+    obj, _ = _split()
+    z = np.abs(np.random.default_rng(1).normal(size=obj.n_params))
+    f, g = obj.loss_grad(z)
+    fd = central_differences(lambda t: obj.loss_grad(t)[0], z, 1e-6)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_split_value_is_smooth_plus_weighted_l1_of_the_model():
+    obj, smooth = _split()
+    rng = np.random.default_rng(2)
+    W, b = rng.normal(size=(3, 3)), rng.normal(size=3)
+    z = obj.pack(W, b)
+    f_smooth = smooth.loss_grad(smooth.pack(W, b))[0]
+    # lam = t / D on theta = W * D: the L1 term is t * ||W||_1
+    assert obj.loss_grad(z)[0] == pytest.approx(
+        f_smooth + 0.05 * np.abs(W).sum(), rel=1e-13
+    )
+    W2, b2 = obj.unpack(z)
+    np.testing.assert_allclose(W2, W, rtol=1e-14)
+
+
+def test_optimality_is_the_minimum_norm_subgradient():
+    obj, _ = _split()
+    n = obj.n_coef
+    lam = obj.weight
+    theta = np.zeros(n)
+    theta[:3] = [1.0, -1.0, 0.0]
+    z = np.concatenate([np.maximum(theta, 0), np.maximum(-theta, 0), np.zeros(3)])
+    g_smooth = np.zeros(n)
+    g_smooth[:3] = [0.5, 0.5, 2 * lam[2]]
+    g_smooth[3] = 0.5 * lam[3]  # inside [-lam, lam] at zero: optimal
+    grad = np.concatenate([g_smooth + lam, lam - g_smooth, [0.1, 0.0, -0.2]])
+    res = obj.optimality(z, grad)
+    np.testing.assert_allclose(res[0], abs(0.5 + lam[0]), rtol=1e-14)
+    np.testing.assert_allclose(res[1], abs(0.5 - lam[1]), rtol=1e-14)
+    np.testing.assert_allclose(res[2], lam[2], rtol=1e-12)
+    assert res[3] == 0.0
+    np.testing.assert_array_equal(res[n:], [0.1, 0.0, -0.2])
+
+
+def test_canonical_keeps_the_model_and_lowers_the_penalty():
+    obj, _ = _split()
+    z = obj.initial()
+    n = obj.n_coef
+    z[:n] += 0.3  # u and v both positive: the same theta, a higher penalty
+    z[n : 2 * n] += 0.3
+    c = obj.canonical(z)
+    np.testing.assert_allclose(obj.theta(c), obj.theta(z), atol=1e-15)
+    assert np.all(np.minimum(c[:n], c[n : 2 * n]) == 0)
+    assert obj.loss_grad(c)[0] < obj.loss_grad(z)[0]
