@@ -44,7 +44,7 @@ __all__ = [
 
 
 # -- the objective -------------------------------------------------------------
-def objective(X, y_index, coef, intercept, C):
+def objective(X, y_index, coef, intercept, C, l1_ratio=0.0):
     """Objective (unit weights) of ``(coef, intercept)``, in float64.
 
     Parameters
@@ -56,8 +56,10 @@ def objective(X, y_index, coef, intercept, C):
     intercept : ndarray of shape (K,) or (1,)
     C : float
         Our ``C`` (``LogisticRegression`` uses ``2 C`` for two classes).
+    l1_ratio : float, default=0.0
+        Share of the L1 part of the penalty.
     """
-    return objective_value(X, y_index, coef, intercept, C)
+    return objective_value(X, y_index, coef, intercept, C, l1_ratio=l1_ratio)
 
 
 def model_objective(model, X, y_index, C):

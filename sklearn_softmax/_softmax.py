@@ -5,7 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
@@ -27,7 +27,7 @@ from ._objective import (
 )
 from ._precondition import Preconditioner
 from ._solver import solve
-from ._targets import prepare_rows, soft_classes
+from ._targets import check_target_form, prepare_rows, soft_classes
 
 __all__ = ["SoftmaxRegression"]
 
@@ -206,18 +206,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     # -- fitting -------------------------------------------------------------
     def _in_memory_input(self, X, y, sample_weight, classes):
         """Validate NumPy / SciPy training data as one in-memory block."""
+        soft = check_target_form(_target_columns(y), classes, stacklevel=3)
         if _target_columns(y) == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected. "
-                "Please change the shape of y to (n_samples,), for example "
-                "using ravel().",
-                DataConversionWarning,
-                stacklevel=3,
-            )
             y = column_or_1d(y)
-        soft = _target_columns(y) > 1
-        if not soft and classes is not None:
-            raise ValueError("classes= is only used with (n, K) probability targets.")
         X, y = validate_data(
             self,
             X,

@@ -9,9 +9,11 @@ The pipeline is written once, against row blocks (``_blocks.Blocks``), so the
 in-memory fit and the Dask wing run the same code: :func:`prepare_rows`.
 """
 
+import warnings
 from functools import partial
 
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
 
 __all__ = [
     "encode_labels",
@@ -24,6 +26,7 @@ __all__ = [
     "row_class_weight",
     "check_weighted_classes",
     "prepare_rows",
+    "check_target_form",
 ]
 
 # Rows of soft targets / predicted probabilities must sum to 1 within this
@@ -282,6 +285,37 @@ def check_soft_targets(Y):
     check_probability_rows(Y, "y (class probabilities)")
     row_mass = Y.sum(axis=1)
     return Y / row_mass[:, None], row_mass
+
+
+def check_target_form(n_columns, classes, stacklevel):
+    """Check the shape of ``y`` against ``classes=``; return whether it is soft.
+
+    ``n_columns`` is the number of columns of a 2-D ``y`` (0 for 1-D).  One
+    column is a column vector of labels: warned about, as scikit-learn does,
+    and to be raveled by the caller.  ``classes=`` names the columns of
+    probability rows and is an error with labels.
+
+    Examples
+    --------
+    >>> check_target_form(3, None, stacklevel=1)
+    True
+    >>> check_target_form(0, ["a", "b"], stacklevel=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: classes= is only used with (n, K) probability targets.
+    """
+    if n_columns == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. "
+            "Please change the shape of y to (n_samples,), for example "
+            "using ravel().",
+            DataConversionWarning,
+            stacklevel=stacklevel + 1,
+        )
+    soft = n_columns > 1
+    if not soft and classes is not None:
+        raise ValueError("classes= is only used with (n, K) probability targets.")
+    return soft
 
 
 def soft_classes(classes, n_classes):

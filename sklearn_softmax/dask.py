@@ -119,7 +119,6 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "sklearn_softmax.dask needs Dask: pip install 'sklearn-softmax[dask]'"
     ) from exc
 
-from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -130,7 +129,7 @@ from sklearn.utils.validation import (
 )
 
 from ._blocks import Block, FitInput, input_backend, sum_tuples
-from ._targets import soft_classes
+from ._targets import check_target_form, soft_classes
 
 __all__ = ["DaskRowBlocks"]
 
@@ -304,22 +303,14 @@ def fit_input(estimator, X, y, sample_weight=None, classes=None):
     per_row = sw is not None and np.ndim(sw) > 0
     weight = _align(sw, X, "sample_weight") if per_row else None
 
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected. "
-            "Please change the shape of y to (n_samples,), for example "
-            "using ravel().",
-            DataConversionWarning,
-            stacklevel=3,
-        )
-        y = y[:, 0]
     if y.ndim not in (1, 2):
         raise ValueError(f"y must be 1-D or 2-D; got {y.ndim} dimensions.")
-    if y.ndim == 2:
+    soft = check_target_form(y.shape[1] if y.ndim == 2 else 0, classes, stacklevel=3)
+    if y.ndim == 2 and not soft:
+        y = y[:, 0]
+    if soft:
         classes = soft_classes(classes, y.shape[1])
     else:
-        if classes is not None:
-            raise ValueError("classes= is only used with (n, K) probability targets.")
         classes = np.unique(da.unique(y).compute())  # small: one label per class
         check_classification_targets(classes)
 

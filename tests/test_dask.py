@@ -119,6 +119,18 @@ def test_both_solvers(solver):
     assert_same_model(est, ref, X, y)
 
 
+@pytest.mark.parametrize("l1_ratio", [0.5, 1.0])
+def test_l1_ratio_same_answer_as_in_memory(l1_ratio):
+    X, y = make_problem(seed=5)
+    ref = SoftmaxRegression(C=0.05, l1_ratio=l1_ratio).fit(X, y)
+    est = SoftmaxRegression(C=0.05, l1_ratio=l1_ratio).fit(
+        da.from_array(X, chunks=(200, 6)), da.from_array(y, chunks=200)
+    )
+    assert (ref.coef_ == 0).any()  # the test must exercise exact zeros
+    np.testing.assert_array_equal(est.coef_ == 0, ref.coef_ == 0)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6, atol=1e-6)
+
+
 def test_float32_and_inf_C():
     X, y = make_problem(seed=4)
     X32 = X.astype(np.float32)

@@ -13,7 +13,7 @@ LAYERS = [
     {"_loss", "_targets"},  # maths on arrays, targets and weights
     {"_blocks", "metrics"},  # the backend seam; the public metrics
     {"_precondition"},  # statistics and the change of coordinates
-    {"_objective"},  # the objective over blocks
+    {"_objective", "_l1"},  # the objective over blocks; its L1 wrapper
     {"_solver"},  # minimisers
     {"_softmax"},  # the estimator
     {"dask", "__main__"},  # wings
