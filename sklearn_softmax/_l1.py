@@ -17,6 +17,7 @@ gradient of the smooth part): the KKT residual, which the stopping rule bounds.
 """
 
 import numpy as np
+import scipy.optimize
 
 __all__ = ["L1Split"]
 
@@ -24,24 +25,25 @@ __all__ = ["L1Split"]
 class L1Split:
     """A smooth objective plus ``lam . |theta_W|``, over ``z = [u, v, theta_b]``.
 
-    Parameters
-    ----------
-    smooth : SoftmaxObjective
-        The cross-entropy and L2 part, in preconditioned coordinates.
-    l1 : float
-        ``t = l1_ratio / (C S)``, the L1 weight on the model's coefficients.
+        Parameters
+        ----------
+        smooth : SoftmaxObjective
+            The cross-entropy and L2 part, in preconditioned coordinates.
+        l1 : float
+            ``t = l1_ratio / (C S)``, the L1 weight on the model's coefficients.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_softmax._objective import SoftmaxObjective
-    >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0, 1, 1])
-    >>> smooth = SoftmaxObjective.from_arrays(X, y, np.full(3, 1 / 3), 2,
-    ...                                       alpha=0.0, fit_intercept=True)
-    >>> obj = L1Split(smooth, 0.1)
-    >>> z = obj.initial()
-    >>> z.shape, obj.bounds[:2], obj.bounds[-1]
-    ((6,), [(0.0, None), (0.0, None)], (None, None))
+        Examples
+        --------
+        >>> import numpy as np
+    import scipy.optimize
+        >>> from sklearn_softmax._objective import SoftmaxObjective
+        >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0, 1, 1])
+        >>> smooth = SoftmaxObjective.from_arrays(X, y, np.full(3, 1 / 3), 2,
+        ...                                       alpha=0.0, fit_intercept=True)
+        >>> obj = L1Split(smooth, 0.1)
+        >>> z = obj.initial()
+        >>> z.shape, obj.bounds.lb
+        ((6,), array([  0.,   0.,   0.,   0., -inf, -inf]))
     """
 
     def __init__(self, smooth, l1):
@@ -53,7 +55,9 @@ class L1Split:
         self.n_coef = n = smooth.n_classes * smooth.n_features
         self.n_params = smooth.n_params + n
         self.weight = (l1 / smooth.preconditioner.D).ravel()
-        self.bounds = [(0.0, None)] * (2 * n) + [(None, None)] * (self.n_params - 2 * n)
+        lower = np.zeros(self.n_params)
+        lower[2 * n :] = -np.inf  # the intercepts are free
+        self.bounds = scipy.optimize.Bounds(lower, np.inf)
 
     # -- coordinates ---------------------------------------------------------
     def theta(self, z):

@@ -262,7 +262,8 @@ def objective_value(X, target, coef, intercept, C, sample_weight=None, l1_ratio=
     if np.isinf(C):
         return f
     r = l1_ratio
-    return f + ((1 - r) * float(np.vdot(W, W)) / 2 + r * np.abs(W).sum()) / (C * S)
+    l2, l1 = float(np.vdot(W, W)), float(np.abs(W).sum())
+    return f + ((1 - r) * l2 / 2 + r * l1) / (C * S)
 
 
 def separates(blocks, W, b):

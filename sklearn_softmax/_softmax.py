@@ -78,7 +78,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     solver : {"auto", "lbfgs", "newton-cg"}, default="auto"
         "lbfgs": scipy's L-BFGS-B.  "newton-cg": truncated Newton on exact
         Hessian-vector products, robust on ill-conditioned problems (L2 only).
-        "auto": L-BFGS-B when ``l1_ratio > 0``; otherwise Newton-CG when one
+        "auto": L-BFGS-B when the penalty has an L1 part (``l1_ratio > 0``
+        and finite ``C``); otherwise Newton-CG when one
         evaluation is cheap (``n * d * K <= 1e7``), else L-BFGS.  Both run in
         the same preconditioned coordinates and stop on the same rule (see
         ``tol``; with ``l1_ratio > 0`` it bounds the KKT residual, the
@@ -95,7 +96,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         loss is tiny.  This is not L-BFGS's relative-decrease test, which stops
         while the gradient is still large.  For float32 data ``tol`` is
         floored at float32 rounding: ``1e-5`` for Newton-CG, ``1e-4`` for
-        L-BFGS.
+        L-BFGS.  With an L1 part in the penalty the rule applies to the KKT
+        residual (the minimum-norm subgradient) instead of the gradient.
     warm_start : bool, default=False
         Start from the previous solution when the classes and the number of
         features are the same (otherwise start afresh).
@@ -109,9 +111,10 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
         For two classes, the log-odds weights ``W_1 - W_0`` of ``classes_[1]``;
         otherwise the coefficients, centred (``coef_.sum(axis=0) == 0``)
-        when ``l1_ratio == 0`` (see Notes).
+        unless the penalty has an L1 part (see Notes).
     intercept_ : ndarray of shape (1,) or (n_classes,)
-        Intercepts, in the same convention as ``coef_``.
+        Intercepts, centred (``intercept_.sum() == 0``) for three or more
+        classes; for two classes, the log-odds intercept.
     n_iter_ : int
         Iterations of the last fit: Newton steps for Newton-CG, L-BFGS
         iterations for L-BFGS (``solver="auto"`` says which in the docstring
@@ -141,10 +144,11 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     two classes the optimum keeps ``W_0 = -W_1`` (for ``l1_ratio < 1``), and
     the log-odds problem has L2 weight ``(1 - r) / (2 C)`` and L1 weight
     ``r / C``: ``LogisticRegression(C=2C / (1 + r), l1_ratio=2r / (1 + r))``.
-    With ``l1_ratio = 1`` and three or more classes the optimum can be a face
-    along the shift direction, on which the objective and the probabilities
-    are constant; the point returned is the one L-BFGS-B reaches from zero
-    coefficients.
+    With ``l1_ratio = 1`` and an even number of classes (four or more) the
+    optimum can be a segment along the shift direction (0 is a median of each
+    column of ``W``), on which the objective and the probabilities are
+    constant; the point returned is the one L-BFGS-B reaches from its start
+    (zero coefficients, or the previous solution under ``warm_start``).
 
     Examples
     --------
@@ -253,7 +257,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self : SoftmaxRegression
             The fitted estimator.
         """
-        if self.solver == "newton-cg" and self.l1_ratio > 0:
+        if self.solver == "newton-cg" and self.l1_ratio > 0 and np.isfinite(self.C):
             raise ValueError(
                 "solver='newton-cg' needs a smooth objective; l1_ratio="
                 f"{self.l1_ratio} adds an L1 penalty. Use solver='lbfgs' or "
@@ -422,7 +426,8 @@ def _not_converged(result):
         )
     if result.grad_max > result.threshold:
         state = (
-            f"the gradient's max-norm is {result.grad_max:.3g} > "
+            f"the gradient's max-norm (with an L1 penalty: the KKT residual's) "
+            f"is {result.grad_max:.3g} > "
             f"{result.threshold:.3g} = tol * min(1, sqrt(loss)) with "
             f"tol={result.tol:g} ({result.message})"
         )

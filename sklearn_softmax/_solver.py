@@ -455,7 +455,9 @@ def solve(objective, theta0, *, solver, tol, max_iter, n_samples, verbose=0):
     """
     K, d = objective.n_classes, objective.n_features
     if objective.bounds is not None:  # only L-BFGS-B handles bounds
-        solver = "lbfgs" if solver == "auto" else solver
+        if solver == "newton-cg":
+            raise ValueError("solver='newton-cg' cannot handle bounds.")
+        solver = "lbfgs"
     solver = choose_solver(solver, n_samples * d * K)
     tol = effective_tol(tol, objective.dtype, solver)
     minimize = minimize_newton_cg if solver == "newton-cg" else minimize_lbfgs
