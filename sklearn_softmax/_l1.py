@@ -25,25 +25,24 @@ __all__ = ["L1Split"]
 class L1Split:
     """A smooth objective plus ``lam . |theta_W|``, over ``z = [u, v, theta_b]``.
 
-        Parameters
-        ----------
-        smooth : SoftmaxObjective
-            The cross-entropy and L2 part, in preconditioned coordinates.
-        l1 : float
-            ``t = l1_ratio / (C S)``, the L1 weight on the model's coefficients.
+    Parameters
+    ----------
+    smooth : SoftmaxObjective
+        The cross-entropy and L2 part, in preconditioned coordinates.
+    l1 : float
+        ``t = l1_ratio / (C S)``, the L1 weight on the model's coefficients.
 
-        Examples
-        --------
-        >>> import numpy as np
-    import scipy.optimize
-        >>> from sklearn_softmax._objective import SoftmaxObjective
-        >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0, 1, 1])
-        >>> smooth = SoftmaxObjective.from_arrays(X, y, np.full(3, 1 / 3), 2,
-        ...                                       alpha=0.0, fit_intercept=True)
-        >>> obj = L1Split(smooth, 0.1)
-        >>> z = obj.initial()
-        >>> z.shape, obj.bounds.lb
-        ((6,), array([  0.,   0.,   0.,   0., -inf, -inf]))
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_softmax._objective import SoftmaxObjective
+    >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0, 1, 1])
+    >>> smooth = SoftmaxObjective.from_arrays(X, y, np.full(3, 1 / 3), 2,
+    ...                                       alpha=0.0, fit_intercept=True)
+    >>> obj = L1Split(smooth, 0.1)
+    >>> z = obj.initial()
+    >>> z.shape, obj.bounds.lb
+    ((6,), array([  0.,   0.,   0.,   0., -inf, -inf]))
     """
 
     def __init__(self, smooth, l1):
