@@ -32,6 +32,7 @@ __all__ = [
     "input_backend",
     "register_backend",
     "sum_tuples",
+    "top_module",
 ]
 
 # Bytes of X per dense row block (smaller where that would leave under 4 blocks
@@ -216,11 +217,16 @@ class RowBlocks:
         self._pool = None
 
     @classmethod
+    def _of(cls, blocks, n_threads):
+        """Blocks already cut (no layout pass)."""
+        self = cls.__new__(cls)
+        self.n_threads, self.blocks, self._pool = n_threads, blocks, None
+        return self
+
+    @classmethod
     def whole(cls, X, target, weight):
         """One block holding all rows, run on the calling thread."""
-        self = cls.__new__(cls)
-        self.n_threads, self.blocks, self._pool = 1, [Block(X, target, weight)], None
-        return self
+        return cls._of([Block(X, target, weight)], n_threads=1)
 
     def __enter__(self):
         if self.n_threads > 1 and len(self.blocks) > 1:
@@ -263,10 +269,7 @@ class RowBlocks:
 
     def with_rows(self, fn):
         """New blocks on the same ``X`` slices with ``(target, weight) = fn(block)``."""
-        out = RowBlocks.__new__(RowBlocks)
-        out.n_threads, out._pool = self.n_threads, None
-        out.blocks = [Block(b.X, *fn(b)) for b in self.blocks]
-        return out
+        return RowBlocks._of([Block(b.X, *fn(b)) for b in self.blocks], self.n_threads)
 
     def split(self, n_classes):
         """Blocks for the solver: a :meth:`whole` block cut by size and threads."""
@@ -294,6 +297,18 @@ def register_backend(module, loader):
     _BACKENDS[module] = loader
 
 
+def top_module(obj):
+    """The top-level module that defines ``obj``'s type (e.g. ``"dask"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> top_module(np.ones(3))
+    'numpy'
+    """
+    return type(obj).__module__.split(".")[0]
+
+
 def input_backend(obj):
     """The registered backend for ``obj``'s type, or None for in-memory data.
 
@@ -303,5 +318,5 @@ def input_backend(obj):
     >>> input_backend(np.ones(3)) is None
     True
     """
-    loader = _BACKENDS.get(type(obj).__module__.split(".")[0])
+    loader = _BACKENDS.get(top_module(obj))
     return None if loader is None else loader()

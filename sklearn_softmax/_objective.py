@@ -82,18 +82,27 @@ class SoftmaxObjective:
         ``precondition=False`` gives plain coordinates (``D = 1``, ``mu = 0``).
         """
         blocks = RowBlocks(X, target, weights, n_classes, n_threads)
+        if precondition:
+            return cls.from_blocks(
+                blocks,
+                n_classes,
+                alpha=alpha,
+                fit_intercept=fit_intercept,
+                dtype=X.dtype,
+            )
         with blocks:
-            if precondition:
-                pre = Preconditioner.from_blocks(
-                    blocks, n_classes, alpha=alpha, fit_intercept=fit_intercept
-                )
-            else:
-                pre = Preconditioner.identity(
-                    class_priors(blocks, n_classes),
-                    X.shape[1],
-                    fit_intercept=fit_intercept,
-                )
+            prior = class_priors(blocks, n_classes)
+        pre = Preconditioner.identity(prior, X.shape[1], fit_intercept=fit_intercept)
         return cls(blocks, pre, alpha=alpha, dtype=X.dtype)
+
+    @classmethod
+    def from_blocks(cls, blocks, n_classes, *, alpha, fit_intercept, dtype):
+        """The objective on prepared blocks; the preconditioner's passes run here."""
+        with blocks:
+            pre = Preconditioner.from_blocks(
+                blocks, n_classes, alpha=alpha, fit_intercept=fit_intercept
+            )
+        return cls(blocks, pre, alpha=alpha, dtype=dtype)
 
     # -- coordinates ---------------------------------------------------------
     def unpack(self, theta):

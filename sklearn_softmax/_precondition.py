@@ -13,11 +13,12 @@ which is what lets L-BFGS reach the optimum on unscaled data.
 """
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._targets import class_mass
+from ._targets import mass_and_total
 from ._views import (
     CHUNK_ELEMENTS,
     dense_chunks,
@@ -114,12 +115,7 @@ def class_priors(blocks, n_classes):
     >>> class_priors(blocks, 2)
     array([0.33333333, 0.66666667])
     """
-    mass, total = blocks.map_sum(
-        lambda b: (
-            class_mass(b.target, n_classes, b.weight),
-            b.weight.sum(dtype=np.float64),
-        )
-    )
+    mass, total = blocks.map_sum(partial(mass_and_total, n_classes=n_classes))
     return mass / total
 
 

@@ -25,7 +25,6 @@ from ._objective import (
     reported_parameters,
     separates,
 )
-from ._precondition import Preconditioner
 from ._solver import solve
 from ._targets import check_target_form, prepare_rows, soft_classes
 
@@ -210,8 +209,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     # -- fitting -------------------------------------------------------------
     def _in_memory_input(self, X, y, sample_weight, classes):
         """Validate NumPy / SciPy training data as one in-memory block."""
-        soft = check_target_form(_target_columns(y), classes, stacklevel=3)
-        if _target_columns(y) == 1:
+        columns = _target_columns(y)
+        soft = check_target_form(columns, classes, stacklevel=3)
+        if columns == 1:
             y = column_or_1d(y)
         X, y = validate_data(
             self,
@@ -257,7 +257,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self : SoftmaxRegression
             The fitted estimator.
         """
-        if self.solver == "newton-cg" and self.l1_ratio > 0 and np.isfinite(self.C):
+        r = self.l1_ratio if np.isfinite(self.C) else 0.0  # C=inf: no penalty
+        if self.solver == "newton-cg" and r > 0:
             raise ValueError(
                 "solver='newton-cg' needs a smooth objective; l1_ratio="
                 f"{self.l1_ratio} adds an L1 penalty. Use solver='lbfgs' or "
@@ -279,13 +280,10 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         )
         del raw
         blocks = blocks.split(K)
-        r = self.l1_ratio if np.isfinite(self.C) else 0.0  # C=inf: no penalty
         alpha = (1.0 - r) / (self.C * total)
-        with blocks:
-            pre = Preconditioner.from_blocks(
-                blocks, K, alpha=alpha, fit_intercept=self.fit_intercept
-            )
-        objective = SoftmaxObjective(blocks, pre, alpha=alpha, dtype=dtype)
+        objective = SoftmaxObjective.from_blocks(
+            blocks, K, alpha=alpha, fit_intercept=self.fit_intercept, dtype=dtype
+        )
         if r > 0:
             objective = L1Split(objective, r / (self.C * total))
         theta0 = objective.initial()

@@ -27,6 +27,7 @@ __all__ = [
     "check_weighted_classes",
     "prepare_rows",
     "check_target_form",
+    "mass_and_total",
 ]
 
 # Rows of soft targets / predicted probabilities must sum to 1 within this
@@ -432,7 +433,7 @@ def prepare_rows(blocks, classes, *, label_smoothing, class_weight):
     (mass,) = blocks.map_sum(partial(_mass_block, n_classes=K))
     cw = class_weight_vector(class_weight, classes, mass)
     blocks = blocks.with_rows(partial(_class_weighted_block, class_weight=cw))
-    mass, total = blocks.map_sum(partial(_mass_total_block, n_classes=K))
+    mass, total = blocks.map_sum(partial(mass_and_total, n_classes=K))
     check_weighted_classes(mass, classes, total)
     return blocks.with_rows(partial(_scaled_block, total=total)), total
 
@@ -456,7 +457,8 @@ def _class_weighted_block(block, class_weight):
     return block.target, block.weight * row_class_weight(block.target, class_weight)
 
 
-def _mass_total_block(block, n_classes):
+def mass_and_total(block, n_classes):
+    """A block's weighted class masses and weight total, in float64."""
     mass = class_mass(block.target, n_classes, block.weight)
     return mass, block.weight.sum(dtype=np.float64)
 

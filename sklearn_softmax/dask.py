@@ -103,7 +103,6 @@ the fit raises Dask's error: every evaluation sums over all blocks, so a fit
 never returns a model of partial data.
 """
 
-import sys
 import warnings
 from functools import partial
 from operator import getitem
@@ -128,7 +127,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._blocks import Block, FitInput, input_backend, sum_tuples
+from ._blocks import Block, FitInput, sum_tuples, top_module
 from ._targets import check_target_form, soft_classes
 
 __all__ = ["DaskRowBlocks"]
@@ -345,7 +344,7 @@ def _checked_block(block, scalar_weight):
 
 # -- input plumbing ----------------------------------------------------------
 def _is_dask(obj):
-    return input_backend(obj) is _THIS
+    return top_module(obj) == "dask"
 
 
 def _is_frame(obj):
@@ -424,6 +423,3 @@ def _predict_block(block, estimator, method, empty):
     if block.shape[0] == 0:
         return empty
     return getattr(estimator, method)(block)
-
-
-_THIS = sys.modules[__name__]

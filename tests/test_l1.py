@@ -9,7 +9,6 @@ the solver's coordinates, which are re-derived here as well: coefficient
 features centred at their weighted means (docs/user_guide/convergence.rst).
 """
 
-import functools
 import warnings
 
 import numpy as np
@@ -18,30 +17,16 @@ import scipy.sparse as sp
 import sklearn
 from _oracle import full_parameters, objective
 from scipy.special import softmax
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
-from test_optimum import _badly_scaled
+from test_optimum import LOADERS, _data
 from threadpoolctl import threadpool_limits
 
 from sklearn_softmax import SoftmaxRegression
 
 # LogisticRegression(l1_ratio=r) means the elastic net from scikit-learn 1.8
 SKLEARN_18 = tuple(int(v) for v in sklearn.__version__.split(".")[:2]) >= (1, 8)
-
-LOADERS = {
-    "iris": lambda: load_iris(return_X_y=True),
-    "wine": lambda: load_wine(return_X_y=True),
-    "breast_cancer": lambda: load_breast_cancer(return_X_y=True),
-    "digits": lambda: load_digits(return_X_y=True),
-    "badly_scaled": _badly_scaled,
-}
-
-
-@functools.cache
-def _data(name):
-    return LOADERS[name]()
 
 
 def kkt_residual(model, X, y, C, l1_ratio, sample_weight=None, tol=1e-6):
