@@ -16,7 +16,7 @@ LAYERS = [
     {"_objective", "_l1"},  # the objective over blocks; its L1 wrapper
     {"_solver"},  # minimisers
     {"_softmax"},  # the estimator
-    {"dask", "__main__"},  # wings
+    {"dask", "onnx", "__main__"},  # wings
     {"__init__"},  # wiring
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
