@@ -8,45 +8,36 @@ is needed, and ``import sklearn_softmax`` alone never imports skl2onnx::
 
     import sklearn_softmax.onnx  # registers the converters
 
-After it, :func:`skl2onnx.to_onnx` and :func:`skl2onnx.convert_sklearn`
-convert the estimator alone or as the last step of a ``Pipeline`` (after
+After it, ``skl2onnx.to_onnx`` and ``skl2onnx.convert_sklearn`` convert the
+estimator alone or as the last step of a ``Pipeline`` (after
 ``StandardScaler``, a ``ColumnTransformer`` and other transformers that
 skl2onnx converts).
 
-Outputs
--------
-As for scikit-learn classifiers in skl2onnx:
+The outputs are those of scikit-learn classifiers in skl2onnx: ``label``,
+``predict(X)`` (int64 for integer or boolean classes, strings for string
+classes), and ``probabilities``, ``predict_proba(X)``: the softmax of the
+scores; for two classes ``[1 - sigmoid(z), sigmoid(z)]`` of the log-odds
+``z = decision_function(X)``, computed as the softmax of ``[0, z]``.  The
+options, given as ``options={id(model): {...}}``, ``{SoftmaxRegression:
+{...}}`` or, in a pipeline, by step name (``{"clf__log_proba": True}``):
 
-- ``label``: ``predict(X)``, int64 for integer (or boolean) classes, strings
-  for string classes.
-- ``probabilities``: ``predict_proba(X)``, the softmax of the scores.  For two
-  classes it is ``[1 - sigmoid(z), sigmoid(z)]`` of the log-odds
-  ``z = decision_function(X)``, computed as the softmax of ``[0, z]``.
-
-With the default option ``zipmap=True`` the two become ``output_label`` and
-``output_probability`` (a list of dictionaries), as skl2onnx does for every
-classifier; ``zipmap=False`` keeps the tensors and ``zipmap="columns"`` gives
-one output per class.
-
-Options
--------
-Pass them as ``options={id(model): {...}}`` or ``options={SoftmaxRegression:
-{...}}`` to :func:`skl2onnx.to_onnx` or :func:`skl2onnx.convert_sklearn`:
-
-``zipmap`` : True, False or "columns", default True
-    skl2onnx's option of every classifier (see above).
-``nocl`` : bool, default False
+``zipmap``: True (default), False or "columns"
+    skl2onnx's option of every classifier.  True turns the two outputs into
+    ``output_label`` and ``output_probability``, a list of dictionaries of
+    float32 (ONNX's ZipMap takes float32 only: with float64 inputs pass False
+    or "columns"); False keeps the tensors; "columns" gives one output per
+    class.
+``nocl``: False (default) or True
     skl2onnx's option: class indices ``0 .. K-1`` instead of ``classes_``.
-``log_proba`` : bool, default False
-    Adds the output ``log_probabilities``: ``predict_log_proba(X)``, computed
+``log_proba``: False (default) or True
+    Adds the output ``log_probabilities``, ``predict_log_proba(X)``, computed
     by ONNX's ``LogSoftmax`` on the scores (``[0, z]`` for two classes).  It
     is exact where the probabilities underflow to 0 and ``log`` of them would
     be ``-inf``.
-``decision_function`` : bool, default False
-    Adds the output ``scores``: ``decision_function(X)``, shape ``(N,)`` (the
-    log-odds) for two classes, ``(N, K)`` otherwise.  The probabilities are
-    kept (skl2onnx's ``raw_scores`` option, which replaces them, is not
-    supported, so it cannot be mistaken for this one).
+``decision_function``: False (default) or True
+    Adds the output ``scores``, ``decision_function(X)``: shape ``(N,)`` (the
+    log-odds) for two classes, ``(N, K)`` otherwise.  The probabilities stay;
+    skl2onnx's ``raw_scores`` option, which would replace them, is refused.
 
 Inputs of type float32 give float32 outputs, float64 inputs (the double path)
 float64 outputs; integer inputs are cast to float32.  ONNX has no sparse
@@ -99,11 +90,11 @@ try:  # the cross-validated estimator, where the package has it
 except ImportError:
     SoftmaxRegressionCV = None
 
-__all__ = ["OPTIONS", "register_converters"]
+__all__ = ["register_converters"]
 
-#: The options the converter accepts, with their allowed values (the first is
-#: the default).
-OPTIONS = {
+# The options the converter accepts, with their allowed values (the first is
+# the default); documented in the module's docstring.
+_OPTIONS = {
     "zipmap": [True, False, "columns"],
     "nocl": [False, True],
     "log_proba": [False, True],
@@ -113,7 +104,7 @@ OPTIONS = {
 
 def _options(scope_or_container, model):
     """The options given for ``model``, with their defaults."""
-    defaults = {name: values[0] for name, values in OPTIONS.items()}
+    defaults = {name: values[0] for name, values in _OPTIONS.items()}
     return scope_or_container.get_options(model, defaults)
 
 
@@ -310,7 +301,7 @@ def register_converters():
             _shape,
             _convert,
             parser=_parse,
-            options=OPTIONS,
+            options=_OPTIONS,
         )
     return classes
 
