@@ -1,14 +1,17 @@
 """Softmax (multinomial logistic) regression for scikit-learn.
 
 The estimator :class:`SoftmaxRegression` minimises the exact, numerically stable
-softmax cross-entropy; :mod:`sklearn_softmax.metrics` computes cross-entropy and
-KL divergence from probabilities or logits.
+softmax cross-entropy; :class:`SoftmaxRegressionCV` chooses its ``C`` (and
+``l1_ratio``) by cross-validation along warm-started paths;
+:mod:`sklearn_softmax.metrics` computes cross-entropy and KL divergence from
+probabilities or logits.
 """
 
 from ._blocks import register_backend
+from ._cv import SoftmaxRegressionCV
 from ._softmax import SoftmaxRegression
 
-__all__ = ["SoftmaxRegression"]
+__all__ = ["SoftmaxRegression", "SoftmaxRegressionCV"]
 
 
 def _dask_backend():

@@ -27,7 +27,7 @@ from ._views import (
     with_data,
 )
 
-__all__ = ["Preconditioner", "class_priors", "feature_moments"]
+__all__ = ["DataStatistics", "Preconditioner", "class_priors", "feature_moments"]
 
 
 def _maxabs_block(X):
@@ -120,6 +120,58 @@ def class_priors(blocks, n_classes):
 
 
 @dataclass(frozen=True)
+class DataStatistics:
+    """What the preconditioner needs from the data, whatever the penalty.
+
+    Computed once per training set (two or three passes), then turned into a
+    :class:`Preconditioner` for each ``alpha`` without touching the data: a
+    path over ``C`` pays for the passes once.
+
+    Parameters
+    ----------
+    prior : ndarray of shape (K,)
+        Weighted class priors.
+    mu : ndarray of shape (d,)
+        Weighted feature means (zeros when not centred).
+    var : ndarray of shape (d,)
+        Weighted feature variances (uncentred second moments when not centred).
+    center : bool
+        Whether the features are centred (the model has intercepts).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_softmax._blocks import RowBlocks
+    >>> X = np.array([[0.0], [2.0]])
+    >>> blocks = RowBlocks.whole(X, np.array([0, 1]), np.full(2, 0.5))
+    >>> stats = DataStatistics.from_blocks(blocks, 2, center=True)
+    >>> stats.mu, stats.var
+    (array([1.]), array([1.]))
+    >>> stats.preconditioner(alpha=0.75).D  # sqrt(1/4 * 1 + 0.75)
+    array([[1.],
+           [1.]])
+    """
+
+    prior: np.ndarray
+    mu: np.ndarray
+    var: np.ndarray
+    center: bool
+
+    @classmethod
+    def from_blocks(cls, blocks, n_classes, *, center):
+        """Priors and feature moments of blocks whose weights sum to one."""
+        prior = class_priors(blocks, n_classes)
+        mu, var = feature_moments(blocks, center=center)
+        return cls(prior, mu, var, center)
+
+    def preconditioner(self, alpha):
+        """The :class:`Preconditioner` for the L2 weight ``alpha``."""
+        pq = self.prior * (1.0 - self.prior)
+        D = np.sqrt(pq[:, None] * self.var[None, :] + alpha)
+        return Preconditioner(self.prior, self.mu, np.where(D > 0, D, 1.0), self.center)
+
+
+@dataclass(frozen=True)
 class Preconditioner:
     """The change of coordinates ``theta <-> (W, b)`` and the class priors.
 
@@ -155,11 +207,8 @@ class Preconditioner:
 
         ``blocks`` hold the final targets and weights summing to one.
         """
-        prior = class_priors(blocks, n_classes)
-        mu, var = feature_moments(blocks, center=fit_intercept)
-        pq = prior * (1.0 - prior)
-        D = np.sqrt(pq[:, None] * var[None, :] + alpha)
-        return cls(prior, mu, np.where(D > 0, D, 1.0), fit_intercept)
+        stats = DataStatistics.from_blocks(blocks, n_classes, center=fit_intercept)
+        return stats.preconditioner(alpha)
 
     @classmethod
     def identity(cls, prior, n_features, *, fit_intercept):

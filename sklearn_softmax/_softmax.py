@@ -18,14 +18,8 @@ from sklearn.utils.validation import (
 
 from . import _loss
 from ._blocks import FitInput, RowBlocks, input_backend
-from ._l1 import L1Split
-from ._objective import (
-    SoftmaxObjective,
-    full_parameters,
-    reported_parameters,
-    separates,
-)
-from ._solver import solve
+from ._objective import full_parameters, reported_parameters, separates
+from ._path import fit_path
 from ._targets import check_target_form, prepare_rows, soft_classes
 
 __all__ = ["SoftmaxRegression"]
@@ -280,13 +274,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         )
         del raw
         blocks = blocks.split(K)
-        alpha = (1.0 - r) / (self.C * total)
-        objective = SoftmaxObjective.from_blocks(
-            blocks, K, alpha=alpha, fit_intercept=self.fit_intercept, dtype=dtype
-        )
-        if r > 0:
-            objective = L1Split(objective, r / (self.C * total))
-        theta0 = objective.initial()
+        start = None
         if (
             self.warm_start
             and hasattr(self, "coef_")
@@ -294,30 +282,25 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             and self.coef_.shape[1] == n_features
         ):
             # same classes and features: start from the previous solution
-            theta0 = objective.pack(*full_parameters(self.coef_, self.intercept_))
-        result = solve(
-            objective,
-            theta0,
+            start = full_parameters(self.coef_, self.intercept_)
+        (result,) = fit_path(
+            blocks,
+            K,
+            [self.C],
+            total=total,
+            n_samples=n_samples,
+            dtype=dtype,
+            l1_ratio=r,
+            fit_intercept=self.fit_intercept,
             solver=self.solver,
             tol=self.tol,
             max_iter=self.max_iter,
-            n_samples=n_samples,
             verbose=self.verbose,
+            start=start,
         )
-        if not result.converged:
-            warnings.warn(_not_converged(result), ConvergenceWarning, stacklevel=2)
-        elif self.C == np.inf and separates(blocks, result.W, result.b):
-            # The gradient can fall below tol on the way to infinity: there the
-            # loss itself is below tol. Scaling (W, b) up lowers it further, so
-            # the point returned is no optimum.
-            warnings.warn(
-                "SoftmaxRegression did not converge: the training data are "
-                "perfectly separated by the fitted model and C=inf, so no finite "
-                f"optimum exists (the gradient met tol={result.tol:g} only "
-                "because the loss is nearly 0). Use a finite C.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        message = fit_diagnosis(result, blocks, self.C)
+        if message is not None:
+            warnings.warn(message, ConvergenceWarning, stacklevel=2)
         coef, intercept = reported_parameters(result.W, result.b, center=r == 0)
         self.classes_ = classes
         self.coef_ = coef.astype(dtype)
@@ -413,7 +396,27 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[index]
 
 
-def _not_converged(result):
+def fit_diagnosis(result, blocks, C, name="SoftmaxRegression"):
+    """The ConvergenceWarning's text for a fit, or None if it is an optimum.
+
+    Not converged (:class:`SolveResult`), or converged but with ``C=inf`` on
+    data the model separates: the gradient can fall below ``tol`` on the way
+    to infinity (there the loss itself is below ``tol``), and scaling
+    ``(W, b)`` up lowers the loss further, so the point is no optimum.
+    """
+    if not result.converged:
+        return _not_converged(result, name)
+    if C == np.inf and separates(blocks, result.W, result.b):
+        return (
+            f"{name} did not converge: the training data are "
+            "perfectly separated by the fitted model and C=inf, so no finite "
+            f"optimum exists (the gradient met tol={result.tol:g} only "
+            "because the loss is nearly 0). Use a finite C."
+        )
+    return None
+
+
+def _not_converged(result, name):
     """The ConvergenceWarning's text for an unconverged :class:`SolveResult`."""
     if result.reason == "max_iter":
         why = "Increase max_iter"
@@ -432,7 +435,7 @@ def _not_converged(result):
     else:
         state = result.message
     return (
-        f"SoftmaxRegression did not converge: after {result.n_iter} "
+        f"{name} did not converge: after {result.n_iter} "
         f"iterations {state}. {why}; for separable data with C=inf no "
         "finite optimum exists."
     )

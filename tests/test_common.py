@@ -2,7 +2,9 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_softmax import SoftmaxRegression
+from sklearn_softmax import SoftmaxRegression, SoftmaxRegressionCV
+
+ESTIMATORS = [SoftmaxRegression(), SoftmaxRegressionCV()]
 
 
 def test_pandas_is_installed():
@@ -12,11 +14,11 @@ def test_pandas_is_installed():
     assert pandas.DataFrame({"a": [1]}).shape == (1, 1)
 
 
-@parametrize_with_checks([SoftmaxRegression()], legacy=True)
+@parametrize_with_checks(ESTIMATORS, legacy=True)
 def test_sklearn_compatible_legacy(estimator, check):
     check(estimator)
 
 
-@parametrize_with_checks([SoftmaxRegression()], legacy=False)
+@parametrize_with_checks(ESTIMATORS, legacy=False)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -108,7 +108,8 @@ def test_readme_has_python_blocks():
 
 
 @pytest.mark.parametrize("index", range(len(README_BLOCKS)))
-def test_readme_python_block_runs(index):
+def test_readme_python_block_runs(index, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     run_snippet(README_BLOCKS[index], f"README.md python block {index}")
 
 
@@ -123,7 +124,8 @@ def test_readme_links_resolve():
 
 # -- code in the documentation pages -------------------------------------------------
 @pytest.mark.parametrize(("code", "name"), _rst_snippets())
-def test_docs_python_block_runs(code, name):
+def test_docs_python_block_runs(code, name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # snippets that save models write here
     run_snippet(code, name)
 
 

@@ -15,7 +15,9 @@ LAYERS = [
     {"_precondition"},  # statistics and the change of coordinates
     {"_objective", "_l1"},  # the objective over blocks; its L1 wrapper
     {"_solver"},  # minimisers
+    {"_path"},  # warm-started sequences of fits
     {"_softmax"},  # the estimator
+    {"_cv"},  # the cross-validated estimator
     {"dask", "onnx", "__main__"},  # wings
     {"__init__"},  # wiring
 ]

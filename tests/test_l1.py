@@ -149,17 +149,17 @@ def test_exact_zeros_and_no_recentring():
 def test_l1_ratio_zero_takes_the_l2_path(monkeypatch):
     # l1_ratio=0 builds the smooth objective with alpha = 1 / (C S), no bounds,
     # and "auto" still picks Newton-CG on a small problem
-    from sklearn_softmax import _softmax
+    from sklearn_softmax import _path
 
     seen = {}
-    real = _softmax.solve
+    real = _path.solve
 
     def spy(objective, theta0, **kwargs):
         result = real(objective, theta0, **kwargs)
         seen.update(objective=objective, solver=result.solver)
         return result
 
-    monkeypatch.setattr(_softmax, "solve", spy)
+    monkeypatch.setattr(_path, "solve", spy)
     X, y = _data("wine")
     SoftmaxRegression(C=2.0, l1_ratio=0.0).fit(X, y)
     obj = seen["objective"]

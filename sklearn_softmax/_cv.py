@@ -1,0 +1,539 @@
+"""SoftmaxRegressionCV: ``C`` (and ``l1_ratio``) chosen by cross-validation.
+
+Per fold and ``l1_ratio`` the ``Cs`` are fitted along a warm-started path
+(``_path``), from the strongest penalty to the weakest; every fit on the path
+is an optimum to ``tol``, so the scores compared are those of the models the
+objective defines.  Then the best point is refitted on all data.
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _check_method_params, check_is_fitted
+
+from ._blocks import RowBlocks, input_backend
+from ._objective import full_parameters, reported_parameters
+from ._path import fit_path
+from ._precondition import class_priors
+from ._softmax import SoftmaxRegression, fit_diagnosis
+from ._targets import class_weight_vector, prepare_rows
+from .metrics import make_cross_entropy_scorer
+
+__all__ = ["SoftmaxRegressionCV"]
+
+_NAME = "SoftmaxRegressionCV"
+
+
+class SoftmaxRegressionCV(SoftmaxRegression):
+    """Softmax regression with ``C`` and ``l1_ratio`` chosen by cross-validation.
+
+    For every fold and every ``l1_ratio``, :class:`SoftmaxRegression`'s
+    objective is minimised for each ``C`` of ``Cs`` along a path: from the
+    smallest ``C`` (strongest penalty) to the largest, each fit starting from
+    the previous optimum, mapped exactly into the next fit's preconditioned
+    coordinates.  Every fit on the path stops on the same gradient rule as
+    :class:`SoftmaxRegression` (it is at the optimum, also on unscaled data),
+    and is scored on the held-out fold.  The ``(C, l1_ratio)`` with the best
+    mean score is then refitted on all data, starting from the mean of the
+    fold solutions there.
+
+    Parameters
+    ----------
+    Cs : int or array-like of float, default=10
+        Values of ``C`` to try; an int ``n`` gives ``np.logspace(-4, 4, n)``
+        (scikit-learn's grid).  ``np.inf`` (no penalty) is allowed.
+    l1_ratios : array-like of float in [0, 1], default=(0.0,)
+        Values of ``l1_ratio`` to try (see :class:`SoftmaxRegression`).
+    cv : int, cross-validation generator or iterable, default=None
+        As in scikit-learn; None is 5 folds, stratified for labels and plain
+        :class:`~sklearn.model_selection.KFold` for probability targets.
+    scoring : str, callable or None, default=None
+        A scikit-learn scorer.  None is minus the mean cross-entropy computed
+        exactly from the scores
+        (:func:`~sklearn_softmax.metrics.make_cross_entropy_scorer` with
+        ``from_logits=True``); it also scores probability targets.
+    refit : bool, default=True
+        Refit the best ``(C, l1_ratio)`` on all data.  If False, ``coef_`` and
+        ``intercept_`` are the means over the folds of each fold's best model,
+        and ``C_`` and ``l1_ratio_`` the means of the values chosen per fold.
+    fit_intercept : bool, default=True
+        Whether to fit the (unpenalised) intercepts.
+    class_weight : dict, "balanced" or None, default=None
+        As in :class:`SoftmaxRegression`; "balanced" is computed once on all of
+        ``y`` (not per fold).
+    label_smoothing : float in [0, 1), default=0.0
+        As in :class:`SoftmaxRegression` (the fits' targets; the scorer sees
+        ``y`` unchanged).
+    solver : {"auto", "lbfgs", "newton-cg"}, default="auto"
+        As in :class:`SoftmaxRegression`.
+    max_iter : int, default=1000
+        Maximum number of iterations of each fit.
+    tol : float, default=1e-6
+        The stopping rule of every fit, as in :class:`SoftmaxRegression`.
+    n_jobs : int, default=None
+        Folds (times ``l1_ratios``) fitted in parallel by joblib; None is 1.
+        Each job's kernel uses the threads joblib leaves it.
+    verbose : int, default=0
+        Verbosity of joblib and, above 1, of the solver.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Coefficients of the final model (see :class:`SoftmaxRegression`).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts of the final model.
+    C_ : float
+        The chosen ``C``.
+    l1_ratio_ : float
+        The chosen ``l1_ratio``.
+    Cs_ : ndarray of shape (n_Cs,)
+        The grid of ``C``, in the order given.
+    l1_ratios_ : ndarray of shape (n_l1_ratios,)
+        The grid of ``l1_ratio``.
+    scores_ : ndarray of shape (n_folds, n_l1_ratios, n_Cs)
+        Held-out score of every fit of the path.
+    coefs_paths_ : ndarray of shape (n_folds, n_l1_ratios, n_Cs, n_classes or 1, \
+n_features + fit_intercept)
+        Every fit's ``coef_`` with its ``intercept_`` as the last column, as
+        :class:`SoftmaxRegression` reports them (one row for two classes).
+    n_iter_ : ndarray of shape (n_folds, n_l1_ratios, n_Cs)
+        Iterations of every fit of the path (warm starts: usually few).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Feature names seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    SoftmaxRegression : The estimator fitted along the path.
+    sklearn.linear_model.LogisticRegressionCV : The same search; these
+        attributes follow its ``use_legacy_attributes=False`` layout, with
+        its ``Cs`` twice ours for two classes.
+
+    Notes
+    -----
+    A training fold that misses a class still fits all classes: that class's
+    intercept goes towards ``-inf`` until its gradient (its mean predicted
+    probability on the fold) meets ``tol``, so its probability is small but
+    finite, the model has every column of ``classes_`` and scores stay finite
+    unless the scorer itself gives ``-inf``.
+
+    Metadata routing (``sklearn.set_config(enable_metadata_routing=True)``):
+    ``fit`` routes ``groups`` (and any split parameter) to ``cv``, uses
+    ``sample_weight`` in every fit and routes it to the scorer where the
+    scorer requests it.  Without routing, ``groups`` goes to ``cv`` and
+    ``sample_weight`` to the fits and to the scorer.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_softmax import SoftmaxRegressionCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxRegressionCV(Cs=5).fit(X, y)
+    >>> clf.Cs_
+    array([1.e-04, 1.e-02, 1.e+00, 1.e+02, 1.e+04])
+    >>> float(clf.C_), clf.scores_.shape, clf.coefs_paths_.shape
+    (100.0, (5, 1, 5), (5, 1, 5, 3, 5))
+    >>> clf.predict(X[:2])
+    array([0, 0])
+    """
+
+    _parameter_constraints = {
+        **{
+            key: value
+            for key, value in SoftmaxRegression._parameter_constraints.items()
+            if key not in ("C", "l1_ratio", "warm_start")
+        },
+        "Cs": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "l1_ratios": ["array-like"],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "refit": ["boolean"],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(
+        self,
+        Cs=10,
+        *,
+        l1_ratios=(0.0,),
+        cv=None,
+        scoring=None,
+        refit=True,
+        fit_intercept=True,
+        class_weight=None,
+        label_smoothing=0.0,
+        solver="auto",
+        max_iter=1000,
+        tol=1e-6,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.Cs = Cs
+        self.l1_ratios = l1_ratios
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _grids(self):
+        """``Cs_`` and ``l1_ratios_`` checked, as float64 arrays."""
+        if isinstance(self.Cs, Integral):
+            Cs = np.logspace(-4, 4, self.Cs)
+        else:
+            Cs = np.asarray(self.Cs, dtype=np.float64)
+            if Cs.ndim != 1 or Cs.size == 0 or not np.all(Cs > 0):
+                raise ValueError(
+                    "Cs must be a positive int or a non-empty 1-D sequence of "
+                    f"positive floats (np.inf allowed); got {self.Cs!r}."
+                )
+        l1 = np.asarray(self.l1_ratios, dtype=np.float64)
+        if l1.ndim != 1 or l1.size == 0 or not np.all((l1 >= 0) & (l1 <= 1)):
+            raise ValueError(
+                "l1_ratios must be a non-empty 1-D sequence of floats in [0, 1]; "
+                f"got {self.l1_ratios!r}."
+            )
+        if self.solver == "newton-cg" and np.any(l1 > 0) and np.any(np.isfinite(Cs)):
+            raise ValueError(
+                "solver='newton-cg' needs a smooth objective; l1_ratios > 0 add an "
+                "L1 penalty. Use solver='lbfgs' or 'auto' (L-BFGS-B with bounds)."
+            )
+        return Cs, l1
+
+    def _get_scorer(self):
+        if self.scoring is None:
+            return make_cross_entropy_scorer(from_logits=True)
+        return check_scoring(self, scoring=self.scoring)
+
+    def _metadata(self, method, sample_weight, params):
+        """``(split_params, score_params)`` for ``method`` (see the class Notes)."""
+        if _routing_enabled():
+            routed = process_routing(
+                self, method, sample_weight=sample_weight, **params
+            )
+            split = routed.splitter.split if method == "fit" else {}
+            return split, routed.scorer.score
+        params = dict(params)
+        split = {"groups": params.pop("groups")} if "groups" in params else {}
+        if method != "fit":
+            split = {}
+        _raise_for_params(params, self, method)
+        score = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return split, score
+
+    def fit(self, X, y, sample_weight=None, **params):
+        """Fit the path on every fold, choose ``(C, l1_ratio)``, refit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; CSR or CSC sparse, float32 kept as float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels, or rows of class probabilities (columns labelled
+            ``0 .. n_classes - 1``), as in :meth:`SoftmaxRegression.fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, used by every fit (and by the scorer; see
+            the class Notes).
+        **params : dict
+            ``groups`` for the splitter; with metadata routing enabled, any
+            metadata the splitter or the scorer requests.
+
+        Returns
+        -------
+        self : SoftmaxRegressionCV
+            The fitted estimator.
+        """
+        self._validate_params()
+        Cs, l1_ratios = self._grids()
+        split_params, score_params = self._metadata("fit", sample_weight, params)
+        if input_backend(X) is not None:
+            raise TypeError(
+                f"{_NAME} fits in-memory NumPy or SciPy data; got "
+                f"{type(X).__module__}.{type(X).__name__}. Compute it first, or "
+                "search C with SoftmaxRegression on the collection."
+            )
+        data = self._in_memory_input(X, y, sample_weight, None)
+        X, y, sw = data.blocks.blocks[0]
+        classes, dtype = data.classes, data.dtype
+        class_weight = self._class_weight_dict(data)
+        folds = list(check_cv(self.cv, y, classifier=True).split(X, y, **split_params))
+        scorer = self._get_scorer()
+        options = self._fit_options(classes, dtype, class_weight)
+        runs = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            delayed(_fold_path)(
+                X,
+                y,
+                sw,
+                train,
+                test,
+                Cs,
+                l1_ratio,
+                scorer=scorer,
+                score_params=_check_method_params(X, score_params, indices=test),
+                **options,
+            )
+            for train, test in folds
+            for l1_ratio in l1_ratios
+        )
+        shape = (len(folds), len(l1_ratios), len(Cs))
+        self.scores_ = np.array([run[0] for run in runs]).reshape(shape)
+        self.coefs_paths_ = np.array([run[1] for run in runs])
+        self.coefs_paths_ = self.coefs_paths_.reshape(
+            shape + self.coefs_paths_.shape[2:]
+        )
+        self.n_iter_ = np.array([run[2] for run in runs]).reshape(shape)
+        for fold_index, run in enumerate(runs):
+            for message in run[3]:
+                fold = fold_index // len(l1_ratios)
+                warnings.warn(
+                    f"(fold {fold}) {message}", ConvergenceWarning, stacklevel=2
+                )
+        self.Cs_, self.l1_ratios_, self.classes_ = Cs, l1_ratios, classes
+
+        n_features = X.shape[1]
+        if self.refit:
+            # The best mean score; ties go to the first C, then the first ratio.
+            best = np.argmax(self.scores_.sum(axis=0).T)
+            c, r = np.unravel_index(best, (len(Cs), len(l1_ratios)))
+            self.C_, self.l1_ratio_ = float(Cs[c]), float(l1_ratios[r])
+            coef, intercept = self._refit(
+                data, class_weight, self.coefs_paths_[:, r, c].mean(axis=0)
+            )
+        else:
+            best = self.scores_.reshape(len(folds), -1).argmax(axis=1)
+            r, c = np.unravel_index(best, (len(l1_ratios), len(Cs)))
+            self.C_ = float(np.mean(Cs[c]))
+            self.l1_ratio_ = float(np.mean(l1_ratios[r]))
+            mean = self.coefs_paths_[np.arange(len(folds)), r, c].mean(axis=0)
+            coef, intercept = _split_columns(mean, n_features, self.fit_intercept)
+        self.coef_ = coef.astype(dtype)
+        self.intercept_ = intercept.astype(dtype)
+        return self
+
+    def _class_weight_dict(self, data):
+        """``class_weight``, with "balanced" computed once on all of ``y``."""
+        if self.class_weight != "balanced":
+            return self.class_weight
+        blocks, _ = prepare_rows(
+            data.blocks,
+            data.classes,
+            label_smoothing=self.label_smoothing,
+            class_weight=None,
+        )
+        prior = class_priors(blocks, data.classes.shape[0])
+        weights = class_weight_vector("balanced", data.classes, prior)
+        return dict(zip(data.classes.tolist(), weights.tolist(), strict=True))
+
+    def _fit_options(self, classes, dtype, class_weight):
+        """The keyword arguments of :func:`_train` that every fit shares."""
+        return dict(
+            classes=classes,
+            dtype=dtype,
+            class_weight=class_weight,
+            label_smoothing=self.label_smoothing,
+            fit_intercept=self.fit_intercept,
+            solver=self.solver,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            verbose=max(0, self.verbose - 1),
+        )
+
+    def _refit(self, data, class_weight, start):
+        """Fit ``(C_, l1_ratio_)`` on all data from ``start`` (a path row)."""
+        X, y, sw = data.blocks.blocks[0]
+        coef, intercept = _split_columns(start, data.n_features, self.fit_intercept)
+        blocks, (result,) = _train(
+            X,
+            y,
+            sw,
+            None,
+            [self.C_],
+            self.l1_ratio_,
+            start=full_parameters(coef, intercept),
+            **self._fit_options(data.classes, data.dtype, class_weight),
+        )
+        message = fit_diagnosis(result, blocks, self.C_, name=_NAME)
+        if message is not None:
+            warnings.warn(f"(refit) {message}", ConvergenceWarning, stacklevel=3)
+        return reported_parameters(
+            result.W, result.b, center=_centred(self.C_, self.l1_ratio_)
+        )
+
+    def score(self, X, y, sample_weight=None, **params):
+        """Score of the final model with ``scoring`` (default: minus the mean
+        cross-entropy).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Labels, or probability rows for the default scorer.
+        sample_weight : array-like of shape (n_samples,), default=None
+        **params : dict
+            With metadata routing enabled, metadata for the scorer.
+
+        Returns
+        -------
+        score : float
+            Greater is better.
+        """
+        check_is_fitted(self)
+        _, score_params = self._metadata("score", sample_weight, params)
+        return self._get_scorer()(self, X, y, **score_params)
+
+    def get_metadata_routing(self):
+        """Metadata routing: ``cv`` gets split metadata, the scorer its own.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+            What :meth:`fit` and :meth:`score` route where.
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                splitter=check_cv(self.cv),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+            .add(
+                scorer=self._get_scorer(),
+                method_mapping=MethodMapping()
+                .add(caller="fit", callee="score")
+                .add(caller="score", callee="score"),
+            )
+        )
+
+
+def _centred(C, l1_ratio):
+    """Whether the reported coefficients are centred (no L1 part at the optimum)."""
+    return l1_ratio == 0 or not np.isfinite(C)
+
+
+def _split_columns(row, n_features, fit_intercept):
+    """``(coef, intercept)`` from a ``coefs_paths_`` entry."""
+    coef = row[:, :n_features]
+    if fit_intercept:
+        return coef, row[:, n_features]
+    return coef, np.zeros(row.shape[0])
+
+
+def _path_model(classes, coef, intercept, n_features, dtype):
+    """A fitted :class:`SoftmaxRegression` holding one point of a path (to score)."""
+    model = SoftmaxRegression()
+    model.classes_ = classes
+    model.coef_ = coef.astype(dtype)
+    model.intercept_ = intercept.astype(dtype)
+    model.n_features_in_ = n_features
+    model.n_iter_ = 0
+    return model
+
+
+def _train(
+    X,
+    y,
+    sample_weight,
+    rows,
+    Cs,
+    l1_ratio,
+    *,
+    start=None,
+    classes,
+    dtype,
+    class_weight,
+    label_smoothing,
+    fit_intercept,
+    solver,
+    tol,
+    max_iter,
+    verbose,
+):
+    """Prepare the training rows (None: all) and fit ``Cs`` in the given order.
+
+    Returns the prepared blocks and the list of :class:`SolveResult`.
+    """
+    if rows is not None:
+        X, y, sample_weight = (_safe_indexing(a, rows) for a in (X, y, sample_weight))
+    K = classes.shape[0]
+    blocks, total = prepare_rows(
+        RowBlocks.whole(X, y, sample_weight),
+        classes,
+        label_smoothing=label_smoothing,
+        class_weight=class_weight,
+    )
+    blocks = blocks.split(K)
+    path = fit_path(
+        blocks,
+        K,
+        Cs,
+        total=total,
+        n_samples=X.shape[0],
+        dtype=dtype,
+        l1_ratio=l1_ratio,
+        fit_intercept=fit_intercept,
+        solver=solver,
+        tol=tol,
+        max_iter=max_iter,
+        verbose=verbose,
+        start=start,
+    )
+    return blocks, list(path)
+
+
+def _fold_path(
+    X, y, sample_weight, train, test, Cs, l1_ratio, *, scorer, score_params, **options
+):
+    """One fold and ``l1_ratio``: fit every ``C`` (increasing), score each.
+
+    Returns ``(scores, coefs, n_iter, messages)`` with ``scores`` and
+    ``n_iter`` of shape (n_Cs,), ``coefs`` of shape (n_Cs, K or 1,
+    d + fit_intercept) in the order of ``Cs``, and the ConvergenceWarning
+    texts (warned by the caller: joblib's workers would lose them).
+    """
+    classes, dtype = options["classes"], options["dtype"]
+    fit_intercept = options["fit_intercept"]
+    K, n_features = classes.shape[0], X.shape[1]
+    order = np.argsort(Cs, kind="stable")
+    blocks, path = _train(X, y, sample_weight, train, Cs[order], l1_ratio, **options)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    n_coef_rows = 1 if K == 2 else K
+    coefs = np.empty((len(Cs), n_coef_rows, n_features + int(fit_intercept)))
+    scores, n_iter, messages = np.empty(len(Cs)), np.empty(len(Cs), int), []
+    for i, result in zip(order, path, strict=True):
+        C = Cs[i]
+        coef, intercept = reported_parameters(
+            result.W, result.b, center=_centred(C, l1_ratio)
+        )
+        coefs[i, :, :n_features] = coef
+        if fit_intercept:
+            coefs[i, :, n_features] = intercept
+        n_iter[i] = result.n_iter
+        message = fit_diagnosis(result, blocks, C, name=_NAME)
+        if message is not None:
+            messages.append(f"(C={C:g}, l1_ratio={l1_ratio:g}) {message}")
+        model = _path_model(classes, coef, intercept, n_features, dtype)
+        scores[i] = scorer(model, X_test, y_test, **score_params)
+    return scores, coefs, n_iter, messages
