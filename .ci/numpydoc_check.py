@@ -25,7 +25,7 @@ from numpydoc import validate
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "docs" / "conf.py"
 # The modules of the API reference (docs/api.rst).
-MODULES = ["sklearn_softmax", "sklearn_softmax.metrics"]
+MODULES = ["sklearn_softmax", "sklearn_softmax.metrics", "sklearn_softmax.onnx"]
 
 
 def conf_settings(path=CONF):
