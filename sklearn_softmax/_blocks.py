@@ -13,13 +13,14 @@ registers a loader of each wing with :func:`register_backend`, and
 :func:`input_backend` imports and returns the wing when such an input comes.
 """
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_info
+from threadpoolctl import ThreadpoolController
 
 from ._views import row_slice
 
@@ -31,6 +32,7 @@ __all__ = [
     "default_n_threads",
     "input_backend",
     "register_backend",
+    "single_threaded_blas",
     "sum_tuples",
     "top_module",
 ]
@@ -137,6 +139,23 @@ def sum_tuples(results, *, in_place):
     return tuple(total)
 
 
+@functools.cache
+def _threadpools():
+    """The process's controller of BLAS/OpenMP pools, built once.
+
+    Building one rescans every loaded library (milliseconds: half of a small
+    fit); querying or limiting through it takes microseconds and reads the
+    pools' current sizes, so limits set by the caller are still seen.
+    """
+    return ThreadpoolController()
+
+
+def single_threaded_blas():
+    """Context manager limiting BLAS to one thread (the row blocks are the
+    parallel level; BLAS threads inside them would oversubscribe the cores)."""
+    return _threadpools().limit(limits=1, user_api="blas")
+
+
 def default_n_threads():
     """Threads for the row blocks: what BLAS would use here (respects threadpoolctl).
 
@@ -149,7 +168,8 @@ def default_n_threads():
         n_cpu = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         n_cpu = os.cpu_count() or 1
-    blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    info = _threadpools().info()
+    blas = [i["num_threads"] for i in info if i["user_api"] == "blas"]
     return max(1, min([n_cpu, *blas]))
 
 

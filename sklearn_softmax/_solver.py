@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
-from threadpoolctl import threadpool_limits
+
+from ._blocks import single_threaded_blas
 
 __all__ = [
     "SolveResult",
@@ -199,7 +200,7 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
     restarts = _LBFGS_RESTARTS if objective.bounds is None else _BOUNDED_RESTARTS
     # Both BLAS pools (numpy's and scipy's) at one thread: parallelism comes
     # from our row blocks, and two pools interleaving contend for the cores.
-    with threadpool_limits(limits=1, user_api="blas"), objective.blocks:
+    with single_threaded_blas(), objective.blocks:
         f0, g0 = monitor.fun(theta0)
         if _meets_rule(objective.optimality(theta0, g0), f0, tol):
             return _result(objective, theta0, f0, g0, 0, tol, "converged at start")
@@ -340,7 +341,7 @@ def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=20
     message = "max_iter reached"
     n_iter = 0
     converged = stalled = False
-    with threadpool_limits(limits=1, user_api="blas"), objective.blocks:
+    with single_threaded_blas(), objective.blocks:
         f, g = objective.loss_grad(theta)
         monitor = _StallMonitor(eps, np.abs(g).max())
         while True:
