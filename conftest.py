@@ -1,6 +1,12 @@
 """Root pytest configuration."""
 
+import os
 from importlib.util import find_spec
+
+# scikit-learn's array-API checks (check_array_api_input, tests/test_array_api.py)
+# need SciPy's own array-API support, which SciPy reads once, when it is first
+# imported: set it here, before any test module imports scipy or sklearn.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 # The Dask wing is optional: without Dask its module cannot be imported for
 # doctest collection (tests/test_dask.py skips by itself).

@@ -7,7 +7,7 @@ softmax cross-entropy; :class:`SoftmaxRegressionCV` chooses its ``C`` (and
 probabilities or logits.
 """
 
-from ._blocks import register_backend
+from ._blocks import ARRAY_API, register_backend
 from ._cv import SoftmaxRegressionCV
 from ._softmax import SoftmaxRegression
 
@@ -23,4 +23,15 @@ def _dask_backend():
 # Dask collections are fitted and predicted on by the Dask wing, imported
 # only when one is passed (Dask stays an optional extra).
 register_backend("dask", _dask_backend)
+
+
+def _array_api_backend():
+    from . import _device
+
+    return _device
+
+
+# Array-API inputs (torch, CuPy, ...) under sklearn's array_api_dispatch are
+# fitted and predicted on in their namespace and on their device.
+register_backend(ARRAY_API, _array_api_backend)
 __version__ = "0.1.0"

@@ -11,6 +11,9 @@ Input types other than NumPy / SciPy (Dask collections) are recognised here by
 the module that defines them, without importing it: the package's ``__init__``
 registers a loader of each wing with :func:`register_backend`, and
 :func:`input_backend` imports and returns the wing when such an input comes.
+Array-API inputs under scikit-learn's ``array_api_dispatch`` (torch, CuPy,
+array-api-strict) are one more backend, keyed :data:`ARRAY_API`: their rows stay
+one :class:`DeviceBlocks` block on the device (a GPU is parallel by itself).
 """
 
 import functools
@@ -23,12 +26,22 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from ._views import row_slice
+from ._xp import (
+    accumulation_dtype,
+    is_device_array,
+    namespace_of,
+    numpy_dtype,
+    to_device,
+    to_host,
+)
 
 __all__ = [
+    "ARRAY_API",
     "Block",
     "Blocks",
     "FitInput",
     "RowBlocks",
+    "DeviceBlocks",
     "default_n_threads",
     "input_backend",
     "register_backend",
@@ -302,8 +315,89 @@ def _rows(arr, a, b):
     return None if arr is None else arr[a:b]
 
 
+class DeviceBlocks:
+    """One block whose ``X`` is an array-API array on its device (torch, CuPy).
+
+    The kernel runs in ``X``'s namespace on its device, as one block: the
+    device is parallel by itself.  Before :meth:`split` the targets and
+    weights are host NumPy arrays, so the target pipeline (labels of any type,
+    class weights) runs on the host as for NumPy; :meth:`split` moves them to
+    the device once.  :meth:`map_sum` brings its sums back to the host as
+    float64 NumPy arrays: the solver only ever sees ``K * d + K`` numbers.
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+        float32 or float64, in its namespace and on its device.
+    target, weight : ndarray or array, or None
+        Host arrays before :meth:`split`, device arrays after it.
+    """
+
+    def __init__(self, X, target, weight):
+        self.blocks = [Block(X, target, weight)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def _args(self, extra):
+        if extra is None:
+            return [(b,) for b in self.blocks]
+        return list(zip(self.blocks, extra, strict=True))
+
+    def map(self, fn, extra=None):
+        """``[fn(block[, extra_i])]``, left on the device."""
+        return [fn(*a) for a in self._args(extra)]
+
+    def map_sum(self, fn, extra=None):
+        """``fn(block[, extra])``'s tuple with every part moved to the host.
+
+        Arrays come back as float64 NumPy arrays, 0-d ones as Python floats.
+        """
+        (res,) = self.map(fn, extra)
+        return tuple(_host_value(part) for part in res)
+
+    def with_rows(self, fn):
+        """New blocks on the same ``X`` with ``(target, weight) = fn(block)``."""
+        return DeviceBlocks(self.blocks[0].X, *fn(self.blocks[0]))
+
+    def split(self, n_classes):
+        """The same block with its targets and weights moved to X's device.
+
+        Class indices become the namespace's default integer type, probability
+        rows and weights float64 where the device has it (else float32).
+        """
+        X, target, weight = self.blocks[0]
+        xp, device = namespace_of(X)
+        acc = accumulation_dtype(xp, device)
+        if target.ndim == 1:
+            target = to_device(np.asarray(target, dtype=np.int64), xp, device)
+        else:
+            target = to_device(target, xp, device, acc)
+        return DeviceBlocks(X, target, to_device(weight, xp, device, acc))
+
+    @property
+    def dtype(self):
+        """The NumPy dtype of ``X`` (the kernel's working precision)."""
+        return numpy_dtype(self.blocks[0].X.dtype)
+
+
+def _host_value(part):
+    """A reduction's part on the host: float64 NumPy array or Python number."""
+    if isinstance(part, (int, float)):
+        return part
+    arr = np.asarray(to_host(part), dtype=np.float64)
+    return float(arr) if arr.ndim == 0 else arr
+
+
 # -- backends for other input types --------------------------------------------
 _BACKENDS = {}
+
+# The key of the backend for array-API inputs under ``array_api_dispatch``;
+# they are recognised by their ``__array_namespace__``, not by their module.
+ARRAY_API = "array_api"
 
 
 def register_backend(module, loader):
@@ -312,7 +406,9 @@ def register_backend(module, loader):
     ``loader()`` returns the backend (imported only when such an input is
     seen): an object with ``fit_input(estimator, X, y, sample_weight,
     classes)`` returning a :class:`FitInput`, and ``predict(estimator, method,
-    X)``.
+    X)``.  ``module`` :data:`ARRAY_API` names the backend of array-API
+    inputs under scikit-learn's ``array_api_dispatch`` (any namespace but
+    NumPy's).
     """
     _BACKENDS[module] = loader
 
@@ -339,4 +435,6 @@ def input_backend(obj):
     True
     """
     loader = _BACKENDS.get(top_module(obj))
+    if loader is None and is_device_array(obj):
+        loader = _BACKENDS.get(ARRAY_API)
     return None if loader is None else loader()

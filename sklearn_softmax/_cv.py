@@ -31,6 +31,7 @@ from ._path import fit_path
 from ._precondition import class_priors
 from ._softmax import SoftmaxRegression, fit_diagnosis
 from ._targets import class_weight_vector, prepare_rows
+from ._xp import is_device_array
 from .metrics import make_cross_entropy_scorer
 
 __all__ = ["SoftmaxRegressionCV"]
@@ -199,6 +200,11 @@ n_features + fit_intercept)
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = False  # fit raises on array-API inputs
+        return tags
+
     def _grids(self):
         """``Cs_`` and ``l1_ratios_`` checked, as float64 arrays."""
         if isinstance(self.Cs, Integral):
@@ -269,6 +275,14 @@ n_features + fit_intercept)
         self._validate_params()
         Cs, l1_ratios = self._grids()
         split_params, score_params = self._metadata("fit", sample_weight, params)
+        if is_device_array(X):
+            raise TypeError(
+                f"{_NAME} does not support array-API inputs "
+                f"({type(X).__module__}.{type(X).__name__}) under "
+                "array_api_dispatch=True yet: its folds run on NumPy. Fit it on "
+                "NumPy arrays, or fit SoftmaxRegression on the device arrays "
+                "(e.g. inside GridSearchCV)."
+            )
         if input_backend(X) is not None:
             raise TypeError(
                 f"{_NAME} fits in-memory NumPy or SciPy data; got "

@@ -26,12 +26,15 @@ from ._views import (
     transposed,
     with_data,
 )
+from ._xp import accumulation_dtype, is_host, namespace_of, to_device
 
 __all__ = ["DataStatistics", "Preconditioner", "class_priors", "feature_moments"]
 
 
 def _maxabs_block(X):
     """Column-wise max of ``|x|``, float64, without a block-sized ``abs(X)``."""
+    if not is_host(X):
+        return (_xp_maxabs_block(X),)
     d = X.shape[1]
     out = np.zeros(d)
     if sp.issparse(X):
@@ -53,6 +56,8 @@ def _moments_block(X, w, scale):
     overflow when squared; computed in chunks so that no temporary has the
     size of the block.
     """
+    if not is_host(X):
+        return _xp_moments_block(X, w, scale)
     w = w.astype(np.float64, copy=False)
     d = X.shape[1]
     m1, m2 = np.zeros(d), np.zeros(d)
@@ -76,6 +81,36 @@ def _moments_block(X, w, scale):
         m1 += wc @ xs
         xs *= xs
         m2 += wc @ xs
+    return m1, m2
+
+
+def _xp_maxabs_block(X):
+    """:func:`_maxabs_block` of a device block (stays on the device)."""
+    xp, device = namespace_of(X)
+    acc = accumulation_dtype(xp, device)
+    if X.shape[0] == 0:
+        return xp.zeros((X.shape[1],), dtype=acc, device=device)
+    top = xp.maximum(xp.max(X, axis=0), -xp.min(X, axis=0))
+    return xp.astype(top, acc)
+
+
+def _xp_moments_block(X, w, scale):
+    """:func:`_moments_block` of a device block, in row chunks of about
+    :data:`CHUNK_ELEMENTS` * 64 elements (the device's temporaries)."""
+    xp, device = namespace_of(X)
+    acc = accumulation_dtype(xp, device)
+    scale = to_device(scale, xp, device, acc)
+    d = X.shape[1]
+    m1 = xp.zeros((d,), dtype=acc, device=device)
+    m2 = xp.zeros((d,), dtype=acc, device=device)
+    rows = max(1, 64 * CHUNK_ELEMENTS // max(d, 1))
+    n = X.shape[0]
+    for a in range(0, n, rows):
+        b = min(a + rows, n)  # array-API slices must stay in bounds
+        xs = xp.astype(X[a:b, ...], acc) / scale
+        wc = w[a:b]
+        m1 = m1 + wc @ xs
+        m2 = m2 + wc @ (xs * xs)
     return m1, m2
 
 

@@ -6,6 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
@@ -21,6 +22,7 @@ from ._blocks import FitInput, RowBlocks, input_backend
 from ._objective import full_parameters, reported_parameters, separates
 from ._path import fit_path
 from ._targets import check_target_form, prepare_rows, soft_classes
+from ._xp import to_host
 
 __all__ = ["SoftmaxRegression"]
 
@@ -198,6 +200,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # array-API inputs under array_api_dispatch: see docs/user_guide/array_api
+        tags.array_api_support = True
         return tags
 
     # -- fitting -------------------------------------------------------------
@@ -258,7 +262,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
                 f"{self.l1_ratio} adds an L1 penalty. Use solver='lbfgs' or "
                 "'auto' (L-BFGS-B with bounds)."
             )
-        backend = input_backend(X)  # e.g. Dask collections: sklearn_softmax.dask
+        # e.g. Dask collections (sklearn_softmax.dask), or torch / CuPy arrays
+        # under array_api_dispatch (sklearn_softmax._device)
+        backend = input_backend(X)
         if backend is None:
             data = self._in_memory_input(X, y, sample_weight, classes)
         else:
@@ -278,11 +284,11 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         if (
             self.warm_start
             and hasattr(self, "coef_")
-            and np.array_equal(getattr(self, "classes_", None), classes)
+            and np.array_equal(to_host(getattr(self, "classes_", None)), classes)
             and self.coef_.shape[1] == n_features
         ):
             # same classes and features: start from the previous solution
-            start = full_parameters(self.coef_, self.intercept_)
+            start = full_parameters(to_host(self.coef_), to_host(self.intercept_))
         (result,) = fit_path(
             blocks,
             K,
@@ -306,6 +312,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self.coef_ = coef.astype(dtype)
         self.intercept_ = intercept.astype(dtype)
         self.n_iter_ = result.n_iter
+        if hasattr(backend, "finish_fit"):
+            backend.finish_fit(self, X, y)  # e.g. coef_ on the input's device
         return self
 
     # -- prediction ----------------------------------------------------------
@@ -325,6 +333,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         if backend is not None:  # lazy, block by block (e.g. Dask)
             return backend.predict(self, "decision_function", X)
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="decision_function")
         X = validate_data(
             self,
             X,
@@ -354,6 +363,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         backend = input_backend(X)
         if backend is not None:  # lazy, block by block (e.g. Dask)
             return backend.predict(self, "predict_log_proba", X)
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="predict_log_proba")
         scores = self.decision_function(X)
         if scores.ndim == 1:
             scores = np.column_stack([np.zeros_like(scores), scores])
@@ -374,6 +385,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         backend = input_backend(X)
         if backend is not None:  # lazy, block by block (e.g. Dask)
             return backend.predict(self, "predict_proba", X)
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="predict_proba")
         return np.exp(self.predict_log_proba(X))
 
     def predict(self, X):
@@ -391,6 +404,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         backend = input_backend(X)
         if backend is not None:  # lazy, block by block (e.g. Dask)
             return backend.predict(self, "predict", X)
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="predict")
         scores = self.decision_function(X)
         index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[index]

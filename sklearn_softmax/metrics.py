@@ -22,6 +22,10 @@ estimator fits with, so they are exact up to ``+-1e308`` (logits
 The scorers (:func:`make_cross_entropy_scorer`, :func:`make_kl_divergence_scorer`
 and the ready-made :data:`cross_entropy_scorer`, :data:`kl_divergence_scorer`)
 plug these metrics into ``GridSearchCV(scoring=...)`` and ``cross_val_score``.
+
+Array-API inputs (torch, CuPy, array-api-strict under scikit-learn's
+``array_api_dispatch=True``) are accepted: they are copied to the host once and
+the value, a Python float, is computed there in float64.
 """
 
 import numbers
@@ -31,6 +35,7 @@ from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._loss import cross_entropy_rows, log_softmax
 from ._targets import check_probability_rows, encode_labels
+from ._xp import is_device_array, to_host
 
 __all__ = [
     "cross_entropy",
@@ -211,6 +216,11 @@ def _prepare(
     y_true, y_pred, names, from_logits, labels, sample_weight, normalize, base
 ):
     """Validate everything; return (target, log q, weights or None, log(base))."""
+    # array-API inputs: validated and reduced on the host, in float64
+    y_true, y_pred, labels, sample_weight = (
+        to_host(a) if is_device_array(a) else a
+        for a in (y_true, y_pred, labels, sample_weight)
+    )
     true_name, pred_name = names
     from_logits = _check_flag(from_logits, "from_logits")
     _check_flag(normalize, "normalize")

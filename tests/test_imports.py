@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sklearn_softmax"
 
 # Bottom to top: a module may import only from layers below its own.
 LAYERS = [
-    {"_views"},  # zero-copy array plumbing
+    {"_views", "_xp"},  # zero-copy array plumbing; host <-> device moves
     {"_loss", "_targets"},  # maths on arrays, targets and weights
     {"_blocks", "metrics"},  # the backend seam; the public metrics
     {"_precondition"},  # statistics and the change of coordinates
@@ -18,7 +18,7 @@ LAYERS = [
     {"_path"},  # warm-started sequences of fits
     {"_softmax"},  # the estimator
     {"_cv"},  # the cross-validated estimator
-    {"dask", "onnx", "__main__"},  # wings
+    {"dask", "onnx", "_device", "__main__"},  # wings
     {"__init__"},  # wiring
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

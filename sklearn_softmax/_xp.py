@@ -1,0 +1,105 @@
+"""Array-API plumbing: which arrays live off the host, and moving them.
+
+Under ``sklearn.set_config(array_api_dispatch=True)`` an input that is not a
+NumPy array (torch, CuPy, array-api-strict) is computed on in its own namespace
+and on its own device.  The kernel (``_loss``) and the statistics
+(``_precondition``) call :func:`is_host` to keep NumPy on its fast path, and
+the helpers below, built on scikit-learn's ``sklearn.utils._array_api``, to move
+the few numbers that cross between the host and the device.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn import get_config
+from sklearn.externals.array_api_compat import is_array_api_obj
+from sklearn.utils._array_api import (
+    _max_precision_float_dtype,
+    get_namespace_and_device,
+    move_to,
+)
+
+__all__ = [
+    "accumulation_dtype",
+    "is_device_array",
+    "is_host",
+    "namespace_of",
+    "numpy_dtype",
+    "to_device",
+    "to_host",
+]
+
+
+def is_host(X):
+    """Whether ``X`` is a NumPy array or a SciPy sparse matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_host(np.ones(2)), is_host([1.0])
+    (True, False)
+    """
+    return isinstance(X, np.ndarray) or sp.issparse(X)
+
+
+def is_device_array(obj):
+    """Whether ``obj`` is an array-API array computed on in its own namespace.
+
+    True only under ``array_api_dispatch=True`` and for arrays other than NumPy's
+    (without dispatch, scikit-learn converts them with ``np.asarray``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_device_array(np.ones(2))
+    False
+    """
+    return (
+        get_config()["array_api_dispatch"]
+        and not isinstance(obj, np.ndarray)
+        and is_array_api_obj(obj)  # torch tensors have no __array_namespace__
+    )
+
+
+def namespace_of(*arrays):
+    """``(xp, device)`` of arrays that share a namespace and a device."""
+    xp, _, device = get_namespace_and_device(*arrays)
+    return xp, device
+
+
+def accumulation_dtype(xp, device):
+    """float64 where the device has it, else float32 (e.g. Apple's MPS)."""
+    return _max_precision_float_dtype(xp, device)
+
+
+def numpy_dtype(dtype):
+    """The NumPy dtype of a float32 or float64 dtype of any namespace.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> numpy_dtype(np.float32)
+    dtype('float32')
+    """
+    return np.dtype(np.float32 if "float32" in str(dtype) else np.float64)
+
+
+def to_host(a):
+    """A device array as a NumPy array (NumPy arrays and scalars pass through)."""
+    if a is None or isinstance(a, (np.ndarray, np.generic, float, int)):
+        return a
+    return move_to(a, xp=np, device="cpu")
+
+
+def to_device(a, xp, device, dtype=None):
+    """A host array (or a device array) in namespace ``xp`` on ``device``.
+
+    ``dtype`` None keeps ``a``'s dtype.
+    """
+    if a is None:
+        return None
+    if isinstance(a, np.ndarray) and not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)  # DLPack wants a plain buffer
+    out = move_to(a, xp=xp, device=device)
+    if dtype is not None and out.dtype != dtype:
+        out = xp.astype(out, dtype)
+    return out
