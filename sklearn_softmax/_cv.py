@@ -25,13 +25,13 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, check_is_fitted
 
-from ._blocks import RowBlocks, input_backend
+from ._blocks import DeviceBlocks, RowBlocks, input_backend
 from ._objective import full_parameters, reported_parameters
 from ._path import fit_path
 from ._precondition import class_priors
 from ._softmax import SoftmaxRegression, fit_diagnosis
 from ._targets import class_weight_vector, prepare_rows
-from ._xp import is_device_array
+from ._xp import accumulation_dtype, is_device_array, namespace_of, to_device
 from .metrics import make_cross_entropy_scorer
 
 __all__ = ["SoftmaxRegressionCV"]
@@ -87,7 +87,8 @@ class SoftmaxRegressionCV(SoftmaxRegression):
         The stopping rule of every fit, as in :class:`SoftmaxRegression`.
     n_jobs : int, default=None
         Folds (times ``l1_ratios``) fitted in parallel by joblib; None is 1.
-        Each job's kernel uses the threads joblib leaves it.
+        Each job's kernel uses the threads joblib leaves it.  Ignored for
+        array-API inputs (their folds run one after another on the device).
     verbose : int, default=0
         Verbosity of joblib and, above 1, of the solver.
 
@@ -200,11 +201,6 @@ n_features + fit_intercept)
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.array_api_support = False  # fit raises on array-API inputs
-        return tags
-
     def _grids(self):
         """``Cs_`` and ``l1_ratios_`` checked, as float64 arrays."""
         if isinstance(self.Cs, Integral):
@@ -275,28 +271,29 @@ n_features + fit_intercept)
         self._validate_params()
         Cs, l1_ratios = self._grids()
         split_params, score_params = self._metadata("fit", sample_weight, params)
-        if is_device_array(X):
+        backend, on_device = input_backend(X), is_device_array(X)
+        if backend is not None and not on_device:
             raise TypeError(
-                f"{_NAME} does not support array-API inputs "
-                f"({type(X).__module__}.{type(X).__name__}) under "
-                "array_api_dispatch=True yet: its folds run on NumPy. Fit it on "
-                "NumPy arrays, or fit SoftmaxRegression on the device arrays "
-                "(e.g. inside GridSearchCV)."
+                f"{_NAME} fits in-memory NumPy or SciPy data (or array-API arrays "
+                f"under array_api_dispatch); got {type(X).__module__}."
+                f"{type(X).__name__}. Compute it first, or search C with "
+                "SoftmaxRegression on the collection."
             )
-        if input_backend(X) is not None:
-            raise TypeError(
-                f"{_NAME} fits in-memory NumPy or SciPy data; got "
-                f"{type(X).__module__}.{type(X).__name__}. Compute it first, or "
-                "search C with SoftmaxRegression on the collection."
-            )
-        data = self._in_memory_input(X, y, sample_weight, None)
+        X_in, y_in = X, y
+        if on_device:  # X stays on its device; labels and weights on the host
+            data = backend.fit_input(self, X, y, sample_weight, None)
+        else:
+            data = self._in_memory_input(X, y, sample_weight, None)
         X, y, sw = data.blocks.blocks[0]
         classes, dtype = data.classes, data.dtype
         class_weight = self._class_weight_dict(data)
         folds = list(check_cv(self.cv, y, classifier=True).split(X, y, **split_params))
         scorer = self._get_scorer()
         options = self._fit_options(classes, dtype, class_weight)
-        runs = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+        # a device is parallel by itself (and its arrays are not for pickling
+        # to worker processes): its folds run one after another
+        n_jobs = 1 if on_device else self.n_jobs
+        runs = Parallel(n_jobs=n_jobs, verbose=self.verbose)(
             delayed(_fold_path)(
                 X,
                 y,
@@ -345,6 +342,13 @@ n_features + fit_intercept)
             coef, intercept = _split_columns(mean, n_features, self.fit_intercept)
         self.coef_ = coef.astype(dtype)
         self.intercept_ = intercept.astype(dtype)
+        if on_device:  # every fitted array where X lives, as scikit-learn does
+            backend.finish_fit(self, X_in, y_in)
+            xp, device = namespace_of(X_in)
+            real = accumulation_dtype(xp, device)  # float64 unless the device lacks it
+            for name in ("Cs_", "l1_ratios_", "scores_", "coefs_paths_"):
+                setattr(self, name, to_device(getattr(self, name), xp, device, real))
+            self.n_iter_ = to_device(self.n_iter_, xp, device)
         return self
 
     def _class_weight_dict(self, data):
@@ -455,12 +459,34 @@ def _split_columns(row, n_features, fit_intercept):
     return coef, np.zeros(row.shape[0])
 
 
-def _path_model(classes, coef, intercept, n_features, dtype):
-    """A fitted :class:`SoftmaxRegression` holding one point of a path (to score)."""
+def _take_rows(a, rows):
+    """Rows ``rows`` (host indices) of a NumPy, SciPy or device array."""
+    if is_device_array(a):
+        xp, device = namespace_of(a)
+        return xp.take(a, to_device(np.asarray(rows), xp, device), axis=0)
+    return _safe_indexing(a, rows)
+
+
+def _whole(X, y, sample_weight):
+    """One block of all rows: on X's device for array-API arrays."""
+    if is_device_array(X):
+        return DeviceBlocks(X, y, sample_weight)
+    return RowBlocks.whole(X, y, sample_weight)
+
+
+def _path_model(classes, coef, intercept, n_features, X):
+    """A fitted :class:`SoftmaxRegression` holding one point of a path, to score
+    on ``X`` (its parameters in ``X``'s dtype, namespace and device)."""
     model = SoftmaxRegression()
     model.classes_ = classes
-    model.coef_ = coef.astype(dtype)
-    model.intercept_ = intercept.astype(dtype)
+    model.coef_, model.intercept_ = coef, intercept
+    if is_device_array(X):
+        xp, device = namespace_of(X)
+        model.coef_, model.intercept_ = (
+            to_device(a, xp, device, X.dtype) for a in (coef, intercept)
+        )
+    else:
+        model.coef_, model.intercept_ = coef.astype(X.dtype), intercept.astype(X.dtype)
     model.n_features_in_ = n_features
     model.n_iter_ = 0
     return model
@@ -490,10 +516,10 @@ def _train(
     Returns the prepared blocks and the list of :class:`SolveResult`.
     """
     if rows is not None:
-        X, y, sample_weight = (_safe_indexing(a, rows) for a in (X, y, sample_weight))
+        X, y, sample_weight = (_take_rows(a, rows) for a in (X, y, sample_weight))
     K = classes.shape[0]
     blocks, total = prepare_rows(
-        RowBlocks.whole(X, y, sample_weight),
+        _whole(X, y, sample_weight),
         classes,
         label_smoothing=label_smoothing,
         class_weight=class_weight,
@@ -527,12 +553,12 @@ def _fold_path(
     d + fit_intercept) in the order of ``Cs``, and the ConvergenceWarning
     texts (warned by the caller: joblib's workers would lose them).
     """
-    classes, dtype = options["classes"], options["dtype"]
+    classes = options["classes"]
     fit_intercept = options["fit_intercept"]
     K, n_features = classes.shape[0], X.shape[1]
     order = np.argsort(Cs, kind="stable")
     blocks, path = _train(X, y, sample_weight, train, Cs[order], l1_ratio, **options)
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    X_test, y_test = _take_rows(X, test), _take_rows(y, test)
     n_coef_rows = 1 if K == 2 else K
     coefs = np.empty((len(Cs), n_coef_rows, n_features + int(fit_intercept)))
     scores, n_iter, messages = np.empty(len(Cs)), np.empty(len(Cs), int), []
@@ -548,6 +574,6 @@ def _fold_path(
         message = fit_diagnosis(result, blocks, C, name=_NAME)
         if message is not None:
             messages.append(f"(C={C:g}, l1_ratio={l1_ratio:g}) {message}")
-        model = _path_model(classes, coef, intercept, n_features, dtype)
+        model = _path_model(classes, coef, intercept, n_features, X_test)
         scores[i] = scorer(model, X_test, y_test, **score_params)
     return scores, coefs, n_iter, messages

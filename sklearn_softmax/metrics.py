@@ -527,7 +527,9 @@ class _DivergenceScorer:
         classes = getattr(estimator, "classes_", None)
         labels = self.labels
         if classes is not None:
-            classes = np.asarray(classes)
+            classes = np.asarray(
+                to_host(classes) if is_device_array(classes) else classes
+            )
             if labels is None:
                 labels = classes
             else:
