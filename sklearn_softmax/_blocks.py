@@ -271,14 +271,9 @@ class RowBlocks:
             self._pool.shutdown()
             self._pool = None
 
-    def _args(self, extra):
-        if extra is None:
-            return [(b,) for b in self.blocks]
-        return list(zip(self.blocks, extra, strict=True))
-
     def map(self, fn, extra=None):
         """``[fn(block[, extra_i])]`` over the blocks."""
-        args = self._args(extra)
+        args = _block_args(self.blocks, extra)
         if self._pool is None:
             return [fn(*a) for a in args]
         return list(self._pool.map(lambda a: fn(*a), args))
@@ -290,7 +285,7 @@ class RowBlocks:
         threads each thread sums a contiguous run of blocks and the runs'
         sums are added at the end: one task per thread, not one per block.
         """
-        args = self._args(extra)
+        args = _block_args(self.blocks, extra)
         if self._pool is None:
             return sum_tuples((fn(*a) for a in args), in_place=True)
         k = min(self.n_threads, len(args))
@@ -309,6 +304,13 @@ class RowBlocks:
         if len(self.blocks) != 1:
             return self
         return RowBlocks(*self.blocks[0], n_classes=n_classes)
+
+
+def _block_args(blocks, extra):
+    """Argument tuples ``(block[, extra_i])`` of a map over ``blocks``."""
+    if extra is None:
+        return [(b,) for b in blocks]
+    return list(zip(blocks, extra, strict=True))
 
 
 def _rows(arr, a, b):
@@ -342,14 +344,9 @@ class DeviceBlocks:
     def __exit__(self, *exc):
         pass
 
-    def _args(self, extra):
-        if extra is None:
-            return [(b,) for b in self.blocks]
-        return list(zip(self.blocks, extra, strict=True))
-
     def map(self, fn, extra=None):
         """``[fn(block[, extra_i])]``, left on the device."""
-        return [fn(*a) for a in self._args(extra)]
+        return [fn(*a) for a in _block_args(self.blocks, extra)]
 
     def map_sum(self, fn, extra=None):
         """``fn(block[, extra])``'s tuple with every part moved to the host.

@@ -10,6 +10,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
@@ -239,13 +240,13 @@ n_features + fit_intercept)
             split = routed.splitter.split if method == "fit" else {}
             return split, routed.scorer.score
         params = dict(params)
-        split = {"groups": params.pop("groups")} if "groups" in params else {}
-        if method != "fit":
-            split = {}
+        groups = params.pop("groups", None) if method == "fit" else None
         _raise_for_params(params, self, method)
+        split = {} if groups is None else {"groups": groups}
         score = {} if sample_weight is None else {"sample_weight": sample_weight}
         return split, score
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, **params):
         """Fit the path on every fold, choose ``(C, l1_ratio)``, refit.
 
@@ -268,7 +269,6 @@ n_features + fit_intercept)
         self : SoftmaxRegressionCV
             The fitted estimator.
         """
-        self._validate_params()
         Cs, l1_ratios = self._grids()
         split_params, score_params = self._metadata("fit", sample_weight, params)
         backend, on_device = input_backend(X), is_device_array(X)
