@@ -58,6 +58,11 @@ class L1Split:
         lower[2 * n :] = -np.inf  # the intercepts are free
         self.bounds = scipy.optimize.Bounds(lower, np.inf)
 
+    @property
+    def n_passes(self):
+        """Passes over ``X`` so far (the smooth objective's)."""
+        return self.smooth.n_passes
+
     # -- coordinates ---------------------------------------------------------
     def theta(self, z):
         """The smooth objective's coordinates ``[u - v, theta_b]``."""

@@ -64,6 +64,8 @@ class SoftmaxObjective:
         self.n_classes, self.n_features = preconditioner.D.shape
         self.fit_intercept = preconditioner.fit_intercept
         self.n_params = preconditioner.n_params
+        # passes over X so far: evaluations, Hessian set-ups and products
+        self.n_passes = 0
 
     @classmethod
     def from_arrays(
@@ -141,6 +143,7 @@ class SoftmaxObjective:
     def loss_grad(self, theta):
         """Objective and gradient in ``theta`` coordinates."""
         W, Wt, b = self._model(theta)
+        self.n_passes += 1
         penalty = 0.5 * self.alpha * float(np.vdot(W, W))
         if Wt.dtype == np.float64:
             W = None  # Wt holds the same numbers: one (K, d) array less
@@ -155,9 +158,11 @@ class SoftmaxObjective:
 
         ``hessp(v)`` applies the Hessian to ``v``; ``diagonal`` is its diagonal
         (a preconditioner for conjugate gradients).  ``hessp`` keeps the
-        (n, K) probabilities at ``theta`` while it is alive.
+        (n, K) probabilities at ``theta`` while it is alive.  Two passes over
+        ``X`` (probabilities, diagonal), one per product.
         """
         _, Wt, b = self._model(theta)
+        self.n_passes += 2
         pre = self.preconditioner
         P = self.blocks.map(lambda blk: _loss.softmax_at(blk.X, Wt, b))
         K, d = self.n_classes, self.n_features
@@ -170,6 +175,7 @@ class SoftmaxObjective:
             diagonal = np.concatenate([diagonal, db])
 
         def hessp(v):
+            self.n_passes += 1
             V = v[: K * d].reshape(K, d) / pre.D
             c = None
             if self.fit_intercept:

@@ -96,5 +96,10 @@ def fit_path(
             n_samples=n_samples,
             verbose=verbose,
         )
+        if verbose:
+            print(
+                f"C={C:g}: {result.solver}, {result.n_iter} iterations, "
+                f"{result.n_passes} passes over X"
+            )
         model = (result.W, result.b)
         yield result

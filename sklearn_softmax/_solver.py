@@ -76,6 +76,7 @@ class SolveResult:
     solver: str = ""
     reason: str = None
     n_restarts: int = 0
+    n_passes: int = 0
 
 
 def stop_threshold(tol, f):
@@ -113,12 +114,16 @@ def _result(objective, theta, f, g, n_iter, tol, message, converged=True, **extr
         converged=bool(converged and grad_max <= threshold),
         message=message,
         tol=tol,
+        n_passes=objective.n_passes,
         **extra,
     )
 
 
-def _progress(n_iter, f, g):
-    print(f"iter {n_iter:5d}   loss {f:.12g}   |grad| {np.abs(g).max():.3e}")
+def _progress(n_iter, f, g, n_passes):
+    print(
+        f"iter {n_iter:5d}   loss {f:.12g}   |grad| {np.abs(g).max():.3e}"
+        f"   passes {n_passes}"
+    )
 
 
 def default_history(n_params):
@@ -148,10 +153,17 @@ class _LbfgsMonitor:
     f: float = None
     g: np.ndarray = None
     theta: np.ndarray = None
+    # an evaluation made before scipy's run, handed over when scipy asks for
+    # the same point (it starts by evaluating theta0: a whole pass over X)
+    cached: tuple = None
 
     def fun(self, theta):
+        if self.cached is not None and np.array_equal(theta, self.cached[0]):
+            _, self.f, self.g = self.cached
+        else:
+            self.f, self.g = self.objective.loss_grad(theta)
+        self.cached = None
         self.theta = theta
-        self.f, self.g = self.objective.loss_grad(theta)
         return self.f, self.g
 
     def __call__(self, intermediate_result):
@@ -159,7 +171,7 @@ class _LbfgsMonitor:
         self.n_iter += 1
         g = self.objective.optimality(self.theta, self.g)
         if self.verbose:
-            _progress(self.n_iter, self.f, g)
+            _progress(self.n_iter, self.f, g, self.objective.n_passes)
         if _meets_rule(g, self.f, self.tol):
             self.stopped = True
             raise StopIteration
@@ -204,7 +216,7 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
         f0, g0 = monitor.fun(theta0)
         if _meets_rule(objective.optimality(theta0, g0), f0, tol):
             return _result(objective, theta0, f0, g0, 0, tol, "converged at start")
-        g0 = monitor.g = None  # scipy evaluates theta0 again
+        monitor.cached = (theta0, f0, g0)
         theta, f = theta0, f0
         for restart in range(restarts + 1):
             left = max_iter - monitor.n_iter
@@ -405,7 +417,7 @@ def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=20
             stalled = monitor.update(f, f_new, np.abs(g_new).max())
             f, g = f_new, g_new
             if verbose:
-                _progress(n_iter, f, g)
+                _progress(n_iter, f, g, objective.n_passes)
     return _result(objective, theta, f, g, n_iter, tol, message, converged)
 
 
