@@ -159,27 +159,32 @@ class SoftmaxObjective:
         ``hessp(v)`` applies the Hessian to ``v``; ``diagonal`` is its diagonal
         (a preconditioner for conjugate gradients).  ``hessp`` keeps the
         (n, K) probabilities at ``theta`` while it is alive.  Two passes over
-        ``X`` (probabilities, diagonal), one per product.
+        ``X`` (probabilities, diagonal), one per product.  In rotated
+        coordinates (``U`` set) the diagonal is not computed: ones (the
+        coordinates are scaled to curvature about 1), and one pass.
         """
         _, Wt, b = self._model(theta)
-        self.n_passes += 2
         pre = self.preconditioner
         P = self.blocks.map(lambda blk: _loss.softmax_at(blk.X, Wt, b))
-        K, d = self.n_classes, self.n_features
-        mu = pre.mu.astype(self.dtype)
-        dW, db = self.blocks.map_sum(
-            lambda blk, Pb: _loss.hessian_diagonal(blk.X, Pb, blk.weight, mu), extra=P
-        )
-        diagonal = ((dW + self.alpha) / pre.D**2).ravel()
-        if self.fit_intercept:
-            diagonal = np.concatenate([diagonal, db])
+        self.n_passes += 1
+        if pre.U is not None:
+            diagonal = np.ones(self.n_params)
+        else:
+            self.n_passes += 1
+            mu = pre.mu.astype(self.dtype)
+            dW, db = self.blocks.map_sum(
+                lambda blk, Pb: _loss.hessian_diagonal(blk.X, Pb, blk.weight, mu),
+                extra=P,
+            )
+            diagonal = ((dW + self.alpha) / pre.D**2).ravel()
+            if self.fit_intercept:
+                diagonal = np.concatenate([diagonal, db])
 
         def hessp(v):
             self.n_passes += 1
-            V = v[: K * d].reshape(K, d) / pre.D
-            c = None
-            if self.fit_intercept:
-                c = (v[K * d :] - V @ pre.mu).astype(self.dtype)
+            V, c = pre.unpack(v)
+            if c is not None:
+                c = c.astype(self.dtype)
             Vt = np.ascontiguousarray(V.T, dtype=self.dtype)
             hW, hb = self.blocks.map_sum(
                 lambda blk, Pb: _loss.hessp(blk.X, Pb, blk.weight, Vt, c), extra=P

@@ -28,7 +28,19 @@ from ._views import (
 )
 from ._xp import accumulation_dtype, is_host, namespace_of, to_device
 
-__all__ = ["DataStatistics", "Preconditioner", "class_priors", "feature_moments"]
+__all__ = [
+    "MAX_ROTATED_SPREAD",
+    "DataStatistics",
+    "Preconditioner",
+    "class_priors",
+    "feature_covariance",
+    "feature_moments",
+]
+
+# Rotation only where the features' standard deviations are within this
+# factor: wider, the covariance's small eigenvalues drown in the large ones'
+# rounding, and the diagonal scaling already does the work.
+MAX_ROTATED_SPREAD = 1e4
 
 
 def _maxabs_block(X):
@@ -114,6 +126,56 @@ def _xp_moments_block(X, w, scale):
     return m1, m2
 
 
+def _correlation_block(X, w, mu, sd):
+    """``(sum_i w_i z_i z_i^T, 0)`` with ``z = (x - mu) / sd``, products in
+    ``X``'s dtype; ``(0.0, 1)`` for a sparse block (not computed)."""
+    if sp.issparse(X):
+        return 0.0, 1
+    if not is_host(X):
+        return _xp_correlation_block(X, w, mu, sd), 0
+    d = X.shape[1]
+    out = np.zeros((d, d))
+    mu, sd = mu.astype(X.dtype), sd.astype(X.dtype)
+    for a, chunk in dense_chunks(X):
+        z = (chunk - mu) / sd
+        out += (z * w[a : a + chunk.shape[0], None].astype(X.dtype)).T @ z
+    return out, 0
+
+
+def _xp_correlation_block(X, w, mu, sd):
+    """:func:`_correlation_block` of a device block, in row chunks (stays there)."""
+    xp, device = namespace_of(X)
+    acc = accumulation_dtype(xp, device)
+    mu, sd = (to_device(v, xp, device, X.dtype) for v in (mu, sd))
+    d, n = X.shape[1], X.shape[0]
+    out = xp.zeros((d, d), dtype=acc, device=device)
+    rows = max(1, 64 * CHUNK_ELEMENTS // max(d, 1))
+    for a in range(0, n, rows):
+        b = min(a + rows, n)
+        z = (X[a:b, ...] - mu) / sd
+        wz = z * xp.astype(w[a:b], X.dtype)[:, None]
+        out = out + xp.astype(wz.T @ z, acc)
+    return out
+
+
+def feature_covariance(blocks, mu, var):
+    """Weighted feature covariance ``sum_i w_i (x_i - mu)(x_i - mu)^T`` (dense blocks).
+
+    Accumulated on standardised features (so no column under- or overflows)
+    with products in ``X``'s dtype (a preconditioner needs no more), summed
+    over blocks in float64.  Columns of zero variance get zero rows.  None
+    for sparse blocks (a dense ``(d, d)`` matrix of sparse features would not
+    fit, and rotating them would make ``X`` dense).
+    """
+    sd = np.sqrt(var)
+    safe = np.where(sd > 0, sd, 1.0)
+    R, sparse = blocks.map_sum(lambda b: _correlation_block(b.X, b.weight, mu, safe))
+    if sparse:
+        return None
+    R = (R + R.T) / 2
+    return (sd[:, None] * R) * sd[None, :]
+
+
 def feature_moments(blocks, center):
     """Weighted feature means and variances (uncentred second moments if not
     ``center``), robust to columns scaled by 1e-150 or 1e150.
@@ -191,6 +253,7 @@ class DataStatistics:
     mu: np.ndarray
     var: np.ndarray
     center: bool
+    U: np.ndarray = None
 
     @classmethod
     def from_blocks(cls, blocks, n_classes, *, center):
@@ -199,11 +262,30 @@ class DataStatistics:
         mu, var = feature_moments(blocks, center=center)
         return cls(prior, mu, var, center)
 
+    def rotated(self, blocks):
+        """The same statistics in the eigenbasis ``U`` of the feature covariance.
+
+        One more pass (``n d^2`` multiply-adds); ``var`` become the
+        eigenvalues.  ``self`` unchanged where the blocks are sparse, or the
+        features' spreads differ by more than :data:`MAX_ROTATED_SPREAD`.
+        """
+        spread = np.sqrt(self.var[self.var > 0])
+        if spread.size == 0 or spread.max() > MAX_ROTATED_SPREAD * spread.min():
+            return self
+        cov = feature_covariance(blocks, self.mu, self.var)
+        if cov is None:
+            return self
+        eigenvalues, U = np.linalg.eigh(cov)
+        return DataStatistics(
+            self.prior, self.mu, np.maximum(eigenvalues, 0.0), self.center, U
+        )
+
     def preconditioner(self, alpha):
         """The :class:`Preconditioner` for the L2 weight ``alpha``."""
         pq = self.prior * (1.0 - self.prior)
         D = np.sqrt(pq[:, None] * self.var[None, :] + alpha)
-        return Preconditioner(self.prior, self.mu, np.where(D > 0, D, 1.0), self.center)
+        D = np.where(D > 0, D, 1.0)
+        return Preconditioner(self.prior, self.mu, D, self.center, self.U)
 
 
 @dataclass(frozen=True)
@@ -235,6 +317,7 @@ class Preconditioner:
     mu: np.ndarray
     D: np.ndarray
     fit_intercept: bool
+    U: np.ndarray = None
 
     @classmethod
     def from_blocks(cls, blocks, n_classes, *, alpha, fit_intercept):
@@ -261,13 +344,15 @@ class Preconditioner:
         """Model parameters ``(W, b)`` (b None without intercept) from ``theta``."""
         K, d = self.D.shape
         W = theta[: K * d].reshape(K, d) / self.D
+        if self.U is not None:
+            W = W @ self.U.T
         if not self.fit_intercept:
             return W, None
         return W, theta[K * d :] - W @ self.mu
 
     def pack(self, W, b):
         """``theta`` from model parameters (inverse of :meth:`unpack`)."""
-        parts = [(W * self.D).ravel()]
+        parts = [((W if self.U is None else W @ self.U) * self.D).ravel()]
         if self.fit_intercept:
             parts.append(b + W @ self.mu)
         return np.concatenate(parts)
@@ -286,5 +371,7 @@ class Preconditioner:
             for k in range(0, K, rows):
                 gW[k : k + rows] -= np.outer(gb[k : k + rows], self.mu)
             out[K * d :] = gb
+        if self.U is not None:
+            gW = gW @ self.U
         np.divide(gW, self.D, out=out[: K * d].reshape(K, d))
         return out

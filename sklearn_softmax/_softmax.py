@@ -90,14 +90,16 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         curvature, it keeps the *relative* gap near ``tol**2`` even when the
         loss is tiny.  This is not L-BFGS's relative-decrease test, which stops
         while the gradient is still large.  For float32 data ``tol`` is
-        floored at float32 rounding: ``1e-5`` for Newton-CG, ``1e-4`` for
-        L-BFGS.  With an L1 part in the penalty the rule applies to the KKT
-        residual (the minimum-norm subgradient) instead of the gradient.
+        floored at float32 rounding, ``1e-5`` (an L-BFGS stall with the
+        gradient below ``1e-4`` counts as converged).  With an L1 part in
+        the penalty the rule applies to the KKT residual (the minimum-norm
+        subgradient) instead of the gradient.
     warm_start : bool, default=False
         Start from the previous solution when the classes and the number of
         features are the same (otherwise start afresh).
     verbose : int, default=0
-        Print the objective and the gradient norm at every iteration.
+        Print the objective, the gradient norm and the passes over ``X`` so
+        far at every iteration, and a summary line per fit.
 
     Attributes
     ----------

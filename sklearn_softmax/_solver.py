@@ -4,8 +4,9 @@ Nothing else in the package knows ``scipy.optimize``.  The minimisers see an
 objective only through ``loss_grad(theta)``, ``optimality(theta, grad)`` (the
 gradient, or the KKT residual of a non-smooth penalty), ``bounds`` (None, or
 L-BFGS-B's bounds), ``hessian_at(theta)`` (Newton-CG), ``unpack(theta)``,
-``dtype``, ``blocks`` (held open during a solve) and, for :func:`solve`,
-``n_classes`` and ``n_features``.
+``dtype``, ``blocks`` (held open during a solve), ``n_passes`` (passes over
+``X`` so far, reported) and, for :func:`solve`, ``n_classes`` and
+``n_features``.
 
 Convergence means ``max |optimality| <= tol * min(1, sqrt(f))`` in the solver's
 (preconditioned) coordinates: a gradient in units of standardised features,
@@ -43,8 +44,14 @@ _AUTO_NEWTON_WORK = 10_000_000
 
 # Float32 gradients carry rounding of ~1e-7 times the sum of |terms|; below
 # this floor the criterion would only measure noise.
-# L-BFGS's line search gives up sooner on that noise than Newton's does.
-_FLOAT32_TOL_FLOOR = {"lbfgs": 1e-4, "newton-cg": 1e-5}
+_FLOAT32_TOL_FLOOR = 1e-5
+# L-BFGS's line search (no slack for rounding, unlike Newton's) can give up on
+# that noise sooner: in float32 a stall with the gradient below this level is
+# taken as convergence at the rounding level.
+_FLOAT32_LBFGS_STALL_TOL = 1e-4
+# Past that level, a line search needing more evaluations than this is
+# taken as the stall it would end in (each failed one costs up to 20).
+_ROUNDING_SEARCH = 3
 
 # Fresh L-BFGS runs after a stall of the line search (see minimize_lbfgs).
 _LBFGS_RESTARTS = 2
@@ -141,13 +148,23 @@ def default_history(n_params):
     return 20 if n_params <= 100_000 else 5
 
 
+class _RoundingLevel(Exception):
+    """A float32 line search struggling where the stall rule already holds."""
+
+
 @dataclass
 class _LbfgsMonitor:
-    """The evaluation scipy last made and the stopping rule, checked per iterate."""
+    """The evaluation scipy last made and the stopping rule, checked per iterate.
+
+    With ``stall_tol``, the last iterate that meets the rule at ``stall_tol``
+    is kept, and a line search from it needing more than
+    :data:`_ROUNDING_SEARCH` evaluations ends the run (:class:`_RoundingLevel`).
+    """
 
     objective: object
     tol: float
     verbose: int = 0
+    stall_tol: float = None
     n_iter: int = 0
     stopped: bool = False
     f: float = None
@@ -156,8 +173,13 @@ class _LbfgsMonitor:
     # an evaluation made before scipy's run, handed over when scipy asks for
     # the same point (it starts by evaluating theta0: a whole pass over X)
     cached: tuple = None
+    rounding: tuple = None  # (theta, f, g) of the last iterate meeting stall_tol
+    searching: int = 0  # evaluations since the last iterate
 
     def fun(self, theta):
+        if self.rounding is not None and self.searching >= _ROUNDING_SEARCH:
+            raise _RoundingLevel
+        self.searching += 1
         if self.cached is not None and np.array_equal(theta, self.cached[0]):
             _, self.f, self.g = self.cached
         else:
@@ -169,15 +191,20 @@ class _LbfgsMonitor:
     def __call__(self, intermediate_result):
         # called at each new iterate, whose f and g were the last evaluation
         self.n_iter += 1
+        self.searching = 0
         g = self.objective.optimality(self.theta, self.g)
         if self.verbose:
             _progress(self.n_iter, self.f, g, self.objective.n_passes)
         if _meets_rule(g, self.f, self.tol):
             self.stopped = True
             raise StopIteration
+        if self.stall_tol is not None and _meets_rule(g, self.f, self.stall_tol):
+            self.rounding = (self.theta.copy(), self.f, self.g)
 
 
-def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None):
+def minimize_lbfgs(
+    objective, theta0, *, tol, max_iter, verbose=0, history=None, stall_tol=None
+):
     """Minimise ``objective`` with scipy's L-BFGS-B until the gradient rule holds.
 
     The rule (``max|grad| <= stop_threshold(tol, f)``) is checked after every
@@ -186,9 +213,11 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
     When scipy stops before the rule holds (a line search that found no
     decrease, or ``maxfun``), L-BFGS restarts from the same point (in its
     canonical form) with an empty memory, up to twice (20 times with bounds),
-    while that lowers the objective.  Whatever
-    stops the run, ``converged`` is true only if the rule holds at the
-    returned point.
+    while that lowers the objective.  With ``stall_tol`` (float32), a stop
+    whose point meets the rule at ``stall_tol`` is convergence at the
+    rounding level: no restart, and the result reports ``tol=stall_tol``.
+    Whatever stops the run, ``converged`` is true only if the rule holds at
+    the returned point.
 
     Parameters
     ----------
@@ -200,12 +229,14 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
         > 0 prints the objective and the gradient's max-norm every iteration.
     history : int, default=None
         L-BFGS memory (pairs kept); default :func:`default_history`.
+    stall_tol : float, default=None
+        The rule a stalled run is judged by (see above); None: ``tol``.
 
     Returns
     -------
     SolveResult
     """
-    monitor = _LbfgsMonitor(objective, tol, verbose)
+    monitor = _LbfgsMonitor(objective, tol, verbose, stall_tol)
     if history is None:
         history = default_history(theta0.size)
     n_restarts = 0
@@ -218,24 +249,36 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
             return _result(objective, theta0, f0, g0, 0, tol, "converged at start")
         monitor.cached = (theta0, f0, g0)
         theta, f = theta0, f0
+        rounding = False
         for restart in range(restarts + 1):
             left = max_iter - monitor.n_iter
-            res = scipy.optimize.minimize(
-                monitor.fun,
-                theta,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=objective.bounds,
-                callback=monitor,
-                options={
-                    "maxiter": left,
-                    "maxfun": 2 * left + 20,
-                    "gtol": 0.0,
-                    "ftol": 0.0,
-                    "maxcor": history,
-                },
-            )
+            monitor.searching = 0
+            try:
+                res = scipy.optimize.minimize(
+                    monitor.fun,
+                    theta,
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=objective.bounds,
+                    callback=monitor,
+                    options={
+                        "maxiter": left,
+                        "maxfun": 2 * left + 20,
+                        "gtol": 0.0,
+                        "ftol": 0.0,
+                        "maxcor": history,
+                    },
+                )
+            except _RoundingLevel:
+                rounding = True
+                break
             if monitor.stopped or monitor.n_iter >= max_iter:
+                break
+            if stall_tol is not None and _meets_rule(
+                objective.optimality(res.x, res.jac), res.fun, stall_tol
+            ):
+                monitor.rounding = (res.x, res.fun, res.jac)
+                rounding = True
                 break
             # Near the rounding level the correction pairs can stop
             # describing the curvature; a fresh start (a scaled gradient step
@@ -246,18 +289,23 @@ def minimize_lbfgs(objective, theta0, *, tol, max_iter, verbose=0, history=None)
                 break
             if restart < restarts:
                 n_restarts += 1
-        if monitor.stopped:
-            f, g = monitor.f, monitor.g
+        if rounding:
+            # the rounding level: the rule at stall_tol is what holds
+            x, f, g = monitor.rounding
+            tol, message = stall_tol, "converged (float32 rounding level reached)"
+        elif monitor.stopped:
+            x, f, g, message = res.x, monitor.f, monitor.g, str(res.message)
         else:  # other stops may return an earlier point (failed line search)
-            f, g = objective.loss_grad(res.x)
+            x, message = res.x, str(res.message)
+            f, g = objective.loss_grad(x)
     return _result(
         objective,
-        res.x,
+        x,
         f,
         g,
         monitor.n_iter,
         tol,
-        str(res.message),
+        message,
         n_restarts=n_restarts,
     )
 
@@ -442,12 +490,12 @@ def effective_tol(tol, dtype, solver):
     --------
     >>> import numpy as np
     >>> effective_tol(1e-6, np.float32, "lbfgs")
-    0.0001
+    1e-05
     >>> effective_tol(1e-6, np.float64, "lbfgs")
     1e-06
     """
     if np.dtype(dtype) == np.float32:
-        return max(tol, _FLOAT32_TOL_FLOOR[solver])
+        return max(tol, _FLOAT32_TOL_FLOOR)
     return tol
 
 
@@ -480,8 +528,13 @@ def solve(objective, theta0, *, solver, tol, max_iter, n_samples, verbose=0):
         solver = "lbfgs"
     solver = choose_solver(solver, n_samples * d * K)
     tol = effective_tol(tol, objective.dtype, solver)
+    options = {}
+    if solver == "lbfgs" and np.dtype(objective.dtype) == np.float32:
+        options["stall_tol"] = max(tol, _FLOAT32_LBFGS_STALL_TOL)
     minimize = minimize_newton_cg if solver == "newton-cg" else minimize_lbfgs
-    result = minimize(objective, theta0, tol=tol, max_iter=max_iter, verbose=verbose)
+    result = minimize(
+        objective, theta0, tol=tol, max_iter=max_iter, verbose=verbose, **options
+    )
     result.solver = solver
     if not result.converged:
         result.reason = "max_iter" if result.n_iter >= max_iter else "stalled"

@@ -8,8 +8,11 @@ from _helpers import labels_and_weights, sparse_matrix, traced_peak
 from sklearn_softmax import _loss
 from sklearn_softmax._blocks import RowBlocks
 from sklearn_softmax._precondition import (
+    MAX_ROTATED_SPREAD,
+    DataStatistics,
     Preconditioner,
     class_priors,
+    feature_covariance,
     feature_moments,
 )
 
@@ -89,14 +92,20 @@ def test_constant_column_without_penalty_gets_unit_scale():
     assert np.all(pre.D[:, 1] > 1.0)
 
 
+def _rotation(rng, rotate, d=4):
+    return np.linalg.qr(rng.normal(size=(d, d)))[0] if rotate else None
+
+
+@pytest.mark.parametrize("rotate", [False, True])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_pack_unpack_round_trip(fit_intercept):
+def test_pack_unpack_round_trip(fit_intercept, rotate):
     rng = np.random.default_rng(13)
     pre = Preconditioner(
         prior=np.full(3, 1 / 3),
         mu=rng.normal(size=4),
         D=rng.uniform(0.1, 10.0, size=(3, 4)),
         fit_intercept=fit_intercept,
+        U=_rotation(rng, rotate),
     )
     W = rng.normal(size=(3, 4))
     b = rng.normal(size=3) if fit_intercept else None
@@ -112,8 +121,9 @@ def test_pack_unpack_round_trip(fit_intercept):
     )
 
 
+@pytest.mark.parametrize("rotate", [False, True])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_chain_is_the_transpose_of_the_change_of_coordinates(fit_intercept):
+def test_chain_is_the_transpose_of_the_change_of_coordinates(fit_intercept, rotate):
     # theta -> (W, b) is linear, so the chain rule is its adjoint:
     # <grad_(W, b), d(W, b)/dtheta v> == <chain(grad), v> for every v.
     rng = np.random.default_rng(14)
@@ -122,6 +132,7 @@ def test_chain_is_the_transpose_of_the_change_of_coordinates(fit_intercept):
         rng.normal(size=4),
         rng.uniform(0.1, 10.0, (3, 4)),
         fit_intercept,
+        _rotation(rng, rotate),
     )
     gW, gb = rng.normal(size=(3, 4)), rng.normal(size=3)
     v = rng.normal(size=pre.n_params)
@@ -137,3 +148,65 @@ def test_identity_is_plain_coordinates():
     W, b = pre.unpack(theta)
     np.testing.assert_array_equal(W.ravel(), theta[:6])
     np.testing.assert_array_equal(b, theta[6:])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("exponent", [0, -100, 100])
+def test_feature_covariance_is_the_weighted_covariance(dtype, exponent):
+    rng = np.random.default_rng(15)
+    if dtype == np.float32:
+        exponent = int(np.sign(exponent)) * 15  # float32 squares overflow past ~1e19
+    scale = 10.0**exponent
+    base = rng.normal(size=(600, 5)) @ rng.normal(size=(5, 5)) + 3.0
+    base[:, 2] = 1.0  # a constant column: (numerically) zero row and column
+    X = (base * scale).astype(dtype)
+    y, w = labels_and_weights(X)
+    blocks = RowBlocks(X, y, w, n_classes=4, n_threads=2)
+    with blocks:
+        mu, var = feature_moments(blocks, center=True)
+        cov = feature_covariance(blocks, mu, var)
+    ref = X.astype(np.float64) / scale
+    centred = ref - w @ ref
+    expected = (centred * w[:, None]).T @ centred
+    rtol = 1e-5 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(cov / scale**2, expected, rtol=rtol, atol=1e-12)
+
+
+def test_rotated_statistics_are_the_covariance_eigenbasis():
+    rng = np.random.default_rng(16)
+    X = rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6))
+    y, w = labels_and_weights(X)
+    blocks = RowBlocks(X, y, w, n_classes=4)
+    with blocks:
+        stats = DataStatistics.from_blocks(blocks, 4, center=True).rotated(blocks)
+        mu, var = feature_moments(blocks, center=True)
+        cov = feature_covariance(blocks, mu, var)
+    U, eigenvalues = stats.U, stats.var
+    np.testing.assert_allclose(U.T @ U, np.eye(6), atol=1e-12)
+    np.testing.assert_allclose(U @ np.diag(eigenvalues) @ U.T, cov, atol=1e-10)
+    # in the rotated coordinates the Hessian estimate is diagonal and D is its root
+    pre = stats.preconditioner(alpha=0.01)
+    pq = stats.prior * (1 - stats.prior)
+    np.testing.assert_allclose(pre.D**2, pq[:, None] * eigenvalues + 0.01)
+    assert pre.U is U
+
+
+def test_no_rotation_for_features_on_very_different_scales():
+    rng = np.random.default_rng(17)
+    X = rng.normal(size=(300, 3)) * np.array([1.0, 1.0, 10 * MAX_ROTATED_SPREAD])
+    y, w = labels_and_weights(X)
+    blocks = RowBlocks(X, y, w, n_classes=4)
+    with blocks:
+        stats = DataStatistics.from_blocks(blocks, 4, center=True).rotated(blocks)
+    assert stats.U is None
+    np.testing.assert_allclose(stats.var, w @ (X - w @ X) ** 2)
+
+
+def test_no_rotation_for_sparse_blocks():
+    X = sparse_matrix(n=300, d=8, density=0.5)
+    y, w = labels_and_weights(X)
+    blocks = RowBlocks(X, y, w, n_classes=4)
+    with blocks:
+        stats = DataStatistics.from_blocks(blocks, 4, center=True)
+        assert stats.rotated(blocks) is stats
+        assert feature_covariance(blocks, stats.mu, stats.var) is None

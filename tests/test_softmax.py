@@ -332,7 +332,8 @@ def test_clone_and_pickle_round_trips():
     assert restored.n_iter_ == clf.n_iter_
 
 
-_LINE = re.compile(r"iter\s+(\d+)\s+loss\s+(\S+)\s+\|grad\|\s+(\S+)")
+_LINE = re.compile(r"iter\s+(\d+)\s+loss\s+(\S+)\s+\|grad\|\s+(\S+)\s+passes (\d+)")
+_SUMMARY = re.compile(r"C=(\S+): (\S+), (\d+) iterations, (\d+) passes over X")
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
@@ -341,8 +342,15 @@ def test_verbose_prints_loss_and_gradient_each_iteration(solver, capsys):
     capsys.readouterr()
     clf = SoftmaxRegression(C=2.0, solver=solver, tol=1e-8, verbose=1).fit(X, y)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    summary = _SUMMARY.fullmatch(lines.pop())
+    assert summary and summary[2] == solver and int(summary[3]) == clf.n_iter_
     matches = [_LINE.fullmatch(ln.strip()) for ln in lines]
     assert all(matches), lines
+    passes = [int(m[4]) for m in matches]
+    # an iteration costs at least one pass over X; Newton-CG's more (the
+    # Hessian, its products, the line search)
+    assert np.all(np.diff(passes) >= (3 if solver == "newton-cg" else 1))
+    assert int(summary[4]) >= passes[-1]
     assert [int(m[1]) for m in matches] == list(range(1, clf.n_iter_ + 1))
     losses = np.array([float(m[2]) for m in matches])
     grads = np.array([float(m[3]) for m in matches])

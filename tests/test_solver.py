@@ -37,6 +37,10 @@ class Quadratic:
         self.n_classes, self.n_features = 1, H.shape[0]
         self.evaluations = 0
 
+    @property
+    def n_passes(self):
+        return self.evaluations
+
     def loss_grad(self, x):
         self.evaluations += 1
         Hx = self.H @ x
@@ -198,6 +202,48 @@ def test_history_rule(n_params, pairs, monkeypatch):
     assert seen["maxcor"] == pairs
 
 
+# -- float32: a stall at the rounding level -------------------------------------------
+@pytest.mark.parametrize(("gradient", "converged"), [(5e-5, True), (5e-4, False)])
+def test_float32_lbfgs_stall_below_the_rounding_rule_is_convergence(
+    gradient, converged, monkeypatch
+):
+    # scipy stops (a failed line search) at a point whose gradient is below or
+    # above 1e-4 (the float32 rounding rule); the floor of tol is 1e-5
+    def stalled(fun, x0, **kwargs):
+        f, _ = fun(x0)
+        g = np.full(x0.shape, gradient)
+        return scipy.optimize.OptimizeResult(x=x0, fun=f, jac=g, message="ABNORMAL")
+
+    monkeypatch.setattr(_solver.scipy.optimize, "minimize", stalled)
+    obj = Quadratic(np.eye(4), np.ones(4), dtype=np.float32)
+    res = solve(obj, np.zeros(4), solver="lbfgs", tol=1e-6, max_iter=100, n_samples=1)
+    assert res.converged is converged
+    if converged:
+        assert res.tol == 1e-4 and "rounding level" in res.message
+        assert res.n_restarts == 0
+    else:
+        assert res.tol == 1e-5 and res.reason == "stalled"
+
+
+def test_float32_line_search_past_the_rounding_rule_is_cut_short():
+    obj = Quadratic(np.eye(3), np.ones(3), dtype=np.float32)
+    monitor = _solver._LbfgsMonitor(obj, tol=1e-5, stall_tol=1e-4)
+    x = np.full(3, -1.0 + 5e-5)  # gradient 5e-5: the 1e-4 rule holds, 1e-5 not
+    monitor.fun(x)
+    monitor(None)  # an iterate
+    assert monitor.rounding is not None and not monitor.stopped
+    for _ in range(_solver._ROUNDING_SEARCH):
+        monitor.fun(x + 0.1)  # a line search that keeps trying
+    with pytest.raises(_solver._RoundingLevel):
+        monitor.fun(x + 0.2)
+    # without stall_tol (float64) the search goes on
+    monitor = _solver._LbfgsMonitor(obj, tol=1e-5)
+    monitor.fun(x)
+    monitor(None)
+    for _ in range(2 * _solver._ROUNDING_SEARCH):
+        monitor.fun(x + 0.1)
+
+
 # -- Newton-CG ----------------------------------------------------------------------
 class Flat(Quadratic):
     """A constant objective with a small gradient: no step can make progress."""
@@ -264,7 +310,7 @@ def test_choose_solver_and_float32_floor():
     assert choose_solver("auto", 10_000_000) == "newton-cg"
     assert choose_solver("auto", 10_000_001) == "lbfgs"
     assert choose_solver("lbfgs", 1) == "lbfgs"
-    assert effective_tol(1e-6, np.float32, "lbfgs") == 1e-4
+    assert effective_tol(1e-6, np.float32, "lbfgs") == 1e-5
     assert effective_tol(1e-6, np.float32, "newton-cg") == 1e-5
     assert effective_tol(1e-3, np.float32, "newton-cg") == 1e-3
     assert effective_tol(1e-9, np.float64, "lbfgs") == 1e-9
