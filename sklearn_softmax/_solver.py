@@ -1,4 +1,5 @@
-"""Minimisers: scipy's L-BFGS-B and a truncated Newton-CG, one stopping rule.
+"""Minimisers: L-BFGS (own, or scipy's L-BFGS-B with bounds) and a truncated
+Newton-CG, one stopping rule.
 
 Nothing else in the package knows ``scipy.optimize``.  The minimisers see an
 objective only through ``loss_grad(theta)``, ``optimality(theta, grad)`` (the
@@ -18,10 +19,12 @@ the diagnosis as data; the estimator words the warning.
 """
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
+from scipy.linalg.blas import daxpy as _axpy
 
 from ._blocks import single_threaded_blas
 
@@ -202,15 +205,140 @@ class _LbfgsMonitor:
             self.rounding = (self.theta.copy(), self.f, self.g)
 
 
+# scipy's line search warns where it returns alpha None (handled by the caller)
+_LINE_SEARCH_WARNINGS = (
+    "The line search algorithm",
+    "Rounding errors prevent the line search",
+)
+
+
+class _Memo:
+    """``fun``'s last value and gradient, for a line search asking for them apart."""
+
+    def __init__(self, fun):
+        self.fun, self.x = fun, None
+
+    def __call__(self, x):
+        if self.x is None or not np.array_equal(x, self.x):
+            self.f, self.g = self.fun(x)
+            self.x = x
+        return self.f, self.g
+
+
+def _two_loop(g, pairs):
+    """L-BFGS direction ``-H g`` from the pairs ``(s, y, 1 / s.y)``, oldest first.
+
+    In-place BLAS updates: at 10^6 parameters every temporary of the
+    gradient's size costs as much as the arithmetic.
+    """
+    q = -g
+    alphas = []
+    for s, y, rho in reversed(pairs):
+        a = rho * (s @ q)
+        alphas.append(a)
+        q = _axpy(y, q, a=-a)
+    s, y, _ = pairs[-1]
+    q *= (s @ y) / (y @ y)  # the initial Hessian's scale (Nocedal & Wright 7.20)
+    for (s, y, rho), a in zip(pairs, reversed(alphas), strict=True):
+        q = _axpy(s, q, a=a - rho * (y @ q))
+    return q
+
+
+def _lbfgs_run(fun, theta, *, callback, maxiter, history):
+    """Unbounded L-BFGS: two-loop recursion, scipy's Wolfe line search.
+
+    Returns what ``scipy.optimize.minimize`` would (``x``, ``fun``, ``jac``,
+    ``message``); ``callback`` is called at each new iterate and may raise
+    StopIteration.  Kept beside L-BFGS-B (which handles the L1 split's
+    bounds) because L-BFGS-B's own work per iteration, at 10^6 parameters,
+    costs about half an evaluation (docs/performance.rst).
+    """
+    memo = _Memo(fun)
+    x = theta
+    f, g = memo(x)
+    pairs = []
+    message = "max_iter reached"
+    for _ in range(maxiter):
+        if pairs:
+            p = _two_loop(g, pairs)
+        else:  # no curvature yet: a unit step along the normalised gradient
+            p = -g / max(np.linalg.norm(g), np.finfo(float).tiny)
+        with warnings.catch_warnings():
+            # a failed search is reported by alpha None and handled below
+            for text in _LINE_SEARCH_WARNINGS:
+                warnings.filterwarnings("ignore", text, RuntimeWarning)
+            alpha, *_ = scipy.optimize.line_search(
+                lambda z: memo(z)[0], lambda z: memo(z)[1], x, p, gfk=g, old_fval=f
+            )
+        if alpha is None:
+            message = "line search failed"
+            break
+        x_new = x + alpha * p
+        f_new, g_new = memo(x_new)
+        s, y = x_new - x, g_new - g
+        sy = s @ y
+        if sy > 1e-10 * (y @ y) ** 0.5 * (s @ s) ** 0.5:  # curvature condition
+            pairs.append((s, y, 1.0 / sy))
+            if len(pairs) > history:
+                pairs.pop(0)
+        x, f, g = x_new, f_new, g_new
+        try:
+            callback(x, f, g)
+        except StopIteration:
+            message = "converged"
+            break
+    return scipy.optimize.OptimizeResult(x=x, fun=f, jac=g, message=message)
+
+
+def _scipy_runner(monitor, bounds, history):
+    """``(theta, maxiter) -> result``: scipy's L-BFGS-B, our rule in its callback."""
+
+    def run(theta, maxiter):
+        return scipy.optimize.minimize(
+            monitor.fun,
+            theta,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            callback=monitor,
+            options={
+                "maxiter": maxiter,
+                "maxfun": 2 * maxiter + 20,
+                "gtol": 0.0,
+                "ftol": 0.0,
+                "maxcor": history,
+            },
+        )
+
+    return run
+
+
+def _own_runner(monitor, history):
+    """``(theta, maxiter) -> result``: :func:`_lbfgs_run` with the monitor."""
+
+    def at_iterate(x, f, g):
+        monitor.theta, monitor.f, monitor.g = x, f, g
+        monitor(None)
+
+    def run(theta, maxiter):
+        return _lbfgs_run(
+            monitor.fun, theta, callback=at_iterate, maxiter=maxiter, history=history
+        )
+
+    return run
+
+
 def minimize_lbfgs(
     objective, theta0, *, tol, max_iter, verbose=0, history=None, stall_tol=None
 ):
-    """Minimise ``objective`` with scipy's L-BFGS-B until the gradient rule holds.
+    """Minimise ``objective`` with L-BFGS until the gradient rule holds.
 
-    The rule (``max|grad| <= stop_threshold(tol, f)``) is checked after every
-    iteration; scipy's own tests are switched off (``gtol=0``, ``ftol=0``), so
-    L-BFGS never stops on a small relative decrease with a large gradient.
-    When scipy stops before the rule holds (a line search that found no
+    Without bounds: :func:`_lbfgs_run` (two-loop recursion, scipy's Wolfe line
+    search); with bounds (the L1 split): scipy's L-BFGS-B.  The rule
+    (``max|grad| <= stop_threshold(tol, f)``) is checked after every
+    iteration; L-BFGS-B's own tests are switched off (``gtol=0``,
+    ``ftol=0``), so it never stops on a small relative decrease with a large
+    gradient.  When a run stops before the rule holds (a line search that found no
     decrease, or ``maxfun``), L-BFGS restarts from the same point (in its
     canonical form) with an empty memory, up to twice (20 times with bounds),
     while that lowers the objective.  With ``stall_tol`` (float32), a stop
@@ -249,26 +377,16 @@ def minimize_lbfgs(
             return _result(objective, theta0, f0, g0, 0, tol, "converged at start")
         monitor.cached = (theta0, f0, g0)
         theta, f = theta0, f0
+        if objective.bounds is None:
+            run = _own_runner(monitor, history)
+        else:
+            run = _scipy_runner(monitor, objective.bounds, history)
         rounding = False
         for restart in range(restarts + 1):
             left = max_iter - monitor.n_iter
             monitor.searching = 0
             try:
-                res = scipy.optimize.minimize(
-                    monitor.fun,
-                    theta,
-                    jac=True,
-                    method="L-BFGS-B",
-                    bounds=objective.bounds,
-                    callback=monitor,
-                    options={
-                        "maxiter": left,
-                        "maxfun": 2 * left + 20,
-                        "gtol": 0.0,
-                        "ftol": 0.0,
-                        "maxcor": history,
-                    },
-                )
+                res = run(theta, left)
             except _RoundingLevel:
                 rounding = True
                 break
