@@ -48,9 +48,8 @@ def median_ms(make, X, y, repeats):
     """Median wall time in ms of ``make().fit(X, y)`` after one warm-up fit."""
     times = []
     for i in range(repeats + 1):
-        model = make()
         start = time.perf_counter()
-        model.fit(X, y)
+        model = make().fit(X, y)
         if i:
             times.append(time.perf_counter() - start)
     return 1e3 * float(np.median(times)), model
