@@ -250,8 +250,9 @@ def _lbfgs_run(fun, theta, *, callback, maxiter, history):
     Returns what ``scipy.optimize.minimize`` would (``x``, ``fun``, ``jac``,
     ``message``); ``callback`` is called at each new iterate and may raise
     StopIteration.  Kept beside L-BFGS-B (which handles the L1 split's
-    bounds) because L-BFGS-B's own work per iteration, at 10^6 parameters,
-    costs about half an evaluation (docs/performance.rst).
+    bounds) because L-BFGS-B's own routine, at 10^6 parameters, costs about
+    a third of an evaluation per call, two calls per iteration
+    (docs/performance.rst).
     """
     memo = _Memo(fun)
     x = theta
