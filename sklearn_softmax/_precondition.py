@@ -106,6 +106,16 @@ def _xp_maxabs_block(X):
     return xp.astype(top, acc)
 
 
+def _xp_row_chunks(X):
+    """Row ranges ``(a, b)`` of a device block, about :data:`CHUNK_ELEMENTS`
+    * 64 elements each (the device's temporaries); in bounds, as array-API
+    slices must be."""
+    n, d = X.shape
+    rows = max(1, 64 * CHUNK_ELEMENTS // max(d, 1))
+    for a in range(0, n, rows):
+        yield a, min(a + rows, n)
+
+
 def _xp_moments_block(X, w, scale):
     """:func:`_moments_block` of a device block, in row chunks of about
     :data:`CHUNK_ELEMENTS` * 64 elements (the device's temporaries)."""
@@ -115,10 +125,7 @@ def _xp_moments_block(X, w, scale):
     d = X.shape[1]
     m1 = xp.zeros((d,), dtype=acc, device=device)
     m2 = xp.zeros((d,), dtype=acc, device=device)
-    rows = max(1, 64 * CHUNK_ELEMENTS // max(d, 1))
-    n = X.shape[0]
-    for a in range(0, n, rows):
-        b = min(a + rows, n)  # array-API slices must stay in bounds
+    for a, b in _xp_row_chunks(X):
         xs = xp.astype(X[a:b, ...], acc) / scale
         wc = w[a:b]
         m1 = m1 + wc @ xs
@@ -147,11 +154,9 @@ def _xp_correlation_block(X, w, mu, sd):
     xp, device = namespace_of(X)
     acc = accumulation_dtype(xp, device)
     mu, sd = (to_device(v, xp, device, X.dtype) for v in (mu, sd))
-    d, n = X.shape[1], X.shape[0]
+    d = X.shape[1]
     out = xp.zeros((d, d), dtype=acc, device=device)
-    rows = max(1, 64 * CHUNK_ELEMENTS // max(d, 1))
-    for a in range(0, n, rows):
-        b = min(a + rows, n)
+    for a, b in _xp_row_chunks(X):
         z = (X[a:b, ...] - mu) / sd
         wz = z * xp.astype(w[a:b], X.dtype)[:, None]
         out = out + xp.astype(wz.T @ z, acc)

@@ -602,15 +602,15 @@ def choose_solver(solver, work):
     return "newton-cg" if work <= _AUTO_NEWTON_WORK else "lbfgs"
 
 
-def effective_tol(tol, dtype, solver):
+def effective_tol(tol, dtype):
     """``tol``, floored at float32 rounding for float32 data.
 
     Examples
     --------
     >>> import numpy as np
-    >>> effective_tol(1e-6, np.float32, "lbfgs")
+    >>> effective_tol(1e-6, np.float32)
     1e-05
-    >>> effective_tol(1e-6, np.float64, "lbfgs")
+    >>> effective_tol(1e-6, np.float64)
     1e-06
     """
     if np.dtype(dtype) == np.float32:
@@ -646,7 +646,7 @@ def solve(objective, theta0, *, solver, tol, max_iter, n_samples, verbose=0):
             raise ValueError("solver='newton-cg' cannot handle bounds.")
         solver = "lbfgs"
     solver = choose_solver(solver, n_samples * d * K)
-    tol = effective_tol(tol, objective.dtype, solver)
+    tol = effective_tol(tol, objective.dtype)
     options = {}
     if solver == "lbfgs" and np.dtype(objective.dtype) == np.float32:
         options["stall_tol"] = max(tol, _FLOAT32_LBFGS_STALL_TOL)

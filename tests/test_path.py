@@ -65,20 +65,19 @@ def test_rotated_and_diagonal_preconditioners_reach_the_same_optimum(
 ):
     X, y = _embeddings()
     w = np.random.default_rng(1).uniform(0.5, 2.0, size=y.size)
-    fits = [
-        _fit(
-            X,
-            y,
-            r,
-            monkeypatch,
-            C=C,
-            tol=1e-8,
-            fit_intercept=fit_intercept,
-            max_iter=5000,
-        )
-        for r in (True, False)
-    ]
-    f = [objective(X, y, m.coef_, m.intercept_, C) for m in fits]
+    params = dict(C=C, tol=1e-8, fit_intercept=fit_intercept, max_iter=5000)
+
+    def objectives(sample_weight):
+        """Objectives of the rotated and the diagonal fit."""
+        return [
+            objective(X, y, m.coef_, m.intercept_, C, sample_weight=sample_weight)
+            for m in (
+                _fit(X, y, r, monkeypatch, sample_weight, **params)
+                for r in (True, False)
+            )
+        ]
+
+    f = objectives(None)
     assert f[0] == pytest.approx(f[1], rel=1e-8)
     reference = LogisticRegression(
         C=C,
@@ -90,21 +89,7 @@ def test_rotated_and_diagonal_preconditioners_reach_the_same_optimum(
     f_star = objective(X, y, reference.coef_, reference.intercept_, C)
     assert f[0] == pytest.approx(f_star, rel=1e-8)
     # and with sample weights (the covariance is weighted)
-    weighted = [
-        _fit(
-            X,
-            y,
-            r,
-            monkeypatch,
-            w,
-            C=C,
-            tol=1e-8,
-            fit_intercept=fit_intercept,
-            max_iter=5000,
-        )
-        for r in (True, False)
-    ]
-    fw = [objective(X, y, m.coef_, m.intercept_, C, sample_weight=w) for m in weighted]
+    fw = objectives(w)
     assert fw[0] == pytest.approx(fw[1], rel=1e-8)
 
 
