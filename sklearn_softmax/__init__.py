@@ -7,11 +7,22 @@ softmax cross-entropy; :class:`SoftmaxRegressionCV` chooses its ``C`` (and
 probabilities or logits.
 """
 
-from ._blocks import ARRAY_API, register_backend
+from ._blocks import ARRAY_API, HOST, register_backend
 from ._cv import SoftmaxRegressionCV
 from ._softmax import SoftmaxRegression
 
 __all__ = ["SoftmaxRegression", "SoftmaxRegressionCV"]
+
+
+def _host_backend():
+    from . import _host
+
+    return _host
+
+
+# NumPy arrays, SciPy sparse matrices and array-likes: validated and fitted in
+# memory.
+register_backend(HOST, _host_backend)
 
 
 def _dask_backend():

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import _safe_indexing
 from threadpoolctl import ThreadpoolController
 
 from ._views import row_slice
@@ -30,13 +31,14 @@ from ._xp import (
     accumulation_dtype,
     is_device_array,
     namespace_of,
-    numpy_dtype,
     to_device,
     to_host,
 )
 
 __all__ = [
     "ARRAY_API",
+    "HOST",
+    "Backend",
     "Block",
     "Blocks",
     "FitInput",
@@ -45,6 +47,7 @@ __all__ = [
     "default_n_threads",
     "input_backend",
     "register_backend",
+    "registered_backend",
     "single_threaded_blas",
     "sum_tuples",
     "top_module",
@@ -97,8 +100,17 @@ class Blocks(Protocol):
     def with_rows(self, fn):
         """New blocks on the same ``X`` with ``(target, weight) = fn(block)``."""
 
-    def split(self, n_classes):
-        """The same rows laid out for the solver's evaluations."""
+    def laid_out(self, n_classes):
+        """The same rows laid out for the solver's evaluations.
+
+        Called once, after the target pipeline: in memory the one block is cut
+        by size and threads, on a device the targets and weights move to it,
+        on Dask the blocks stay as they are (each is sliced on its worker).
+        """
+
+    def take(self, rows):
+        """One block of the rows ``rows`` (host integer indices), in the same
+        kind of storage; for data held in memory (cross-validation folds)."""
 
 
 class FitInput(NamedTuple):
@@ -112,6 +124,46 @@ class FitInput(NamedTuple):
     n_samples: int
     n_features: int
     dtype: np.dtype
+
+    def rows(self, index):
+        """The same input restricted to the rows ``index`` (a fold)."""
+        return self._replace(blocks=self.blocks.take(index), n_samples=len(index))
+
+    def arrays(self):
+        """The :class:`Block` ``(X, target, weight)`` of an input held in memory
+        as one block (what a splitter and a scorer are given)."""
+        (block,) = self.blocks.blocks
+        return block
+
+
+class Backend(Protocol):
+    """What the estimators need of the code for one kind of input.
+
+    Implementations: ``sklearn_softmax._host`` (NumPy arrays and SciPy sparse
+    matrices), ``sklearn_softmax._device`` (array-API arrays under
+    ``array_api_dispatch``) and ``sklearn_softmax.dask`` (Dask collections);
+    each is a module, found for an input by :func:`input_backend`.
+    """
+
+    #: Whether the rows are held in memory, so that folds can be taken
+    #: (:meth:`FitInput.rows`): what cross-validation needs.
+    in_memory: bool
+    #: Whether folds may be fitted by parallel worker processes.
+    parallel_folds: bool
+
+    def fit_input(self, estimator, X, y, sample_weight, classes):
+        """Validate the training data; return a :class:`FitInput`.
+
+        Sets ``n_features_in_`` (and ``feature_names_in_``) on ``estimator``.
+        """
+
+    def finish_fit(self, estimator, X, y):
+        """Put the fitted arrays (``estimator._fitted_arrays``) where ``X``
+        lives, and ``classes_`` where ``y`` lives."""
+
+    def predict(self, estimator, method, X):
+        """``estimator.method(X)`` (``method`` one of ``decision_function``,
+        ``predict``, ``predict_proba``, ``predict_log_proba``) on ``X``."""
 
 
 def sum_tuples(results, *, in_place):
@@ -299,11 +351,16 @@ class RowBlocks:
         """New blocks on the same ``X`` slices with ``(target, weight) = fn(block)``."""
         return RowBlocks._of([Block(b.X, *fn(b)) for b in self.blocks], self.n_threads)
 
-    def split(self, n_classes):
+    def laid_out(self, n_classes):
         """Blocks for the solver: a :meth:`whole` block cut by size and threads."""
         if len(self.blocks) != 1:
             return self
         return RowBlocks(*self.blocks[0], n_classes=n_classes)
+
+    def take(self, rows):
+        """A :meth:`whole` block of the rows ``rows`` of a one-block input."""
+        (block,) = self.blocks
+        return RowBlocks.whole(*(_take(a, rows) for a in block))
 
 
 def _block_args(blocks, extra):
@@ -317,13 +374,17 @@ def _rows(arr, a, b):
     return None if arr is None else arr[a:b]
 
 
+def _take(arr, rows):
+    return None if arr is None else _safe_indexing(arr, rows)
+
+
 class DeviceBlocks:
     """One block whose ``X`` is an array-API array on its device (torch, CuPy).
 
     The kernel runs in ``X``'s namespace on its device, as one block: the
-    device is parallel by itself.  Before :meth:`split` the targets and
+    device is parallel by itself.  Before :meth:`laid_out` the targets and
     weights are host NumPy arrays, so the target pipeline (labels of any type,
-    class weights) runs on the host as for NumPy; :meth:`split` moves them to
+    class weights) runs on the host as for NumPy; :meth:`laid_out` moves them to
     the device once.  :meth:`map_sum` brings its sums back to the host as
     float64 NumPy arrays: the solver only ever sees ``K * d + K`` numbers.
 
@@ -332,7 +393,7 @@ class DeviceBlocks:
     X : array of shape (n, d)
         float32 or float64, in its namespace and on its device.
     target, weight : ndarray or array, or None
-        Host arrays before :meth:`split`, device arrays after it.
+        Host arrays before :meth:`laid_out`, device arrays after it.
     """
 
     def __init__(self, X, target, weight):
@@ -360,7 +421,16 @@ class DeviceBlocks:
         """New blocks on the same ``X`` with ``(target, weight) = fn(block)``."""
         return DeviceBlocks(self.blocks[0].X, *fn(self.blocks[0]))
 
-    def split(self, n_classes):
+    def take(self, rows):
+        """The rows ``rows`` (host integer indices), ``X``'s on its device."""
+        X, target, weight = self.blocks[0]
+        xp, device = namespace_of(X)
+        index = to_device(np.asarray(rows), xp, device)
+        return DeviceBlocks(
+            xp.take(X, index, axis=0), *(_take(a, rows) for a in (target, weight))
+        )
+
+    def laid_out(self, n_classes):
         """The same block with its targets and weights moved to X's device.
 
         Class indices become the namespace's default integer type, probability
@@ -374,11 +444,6 @@ class DeviceBlocks:
         else:
             target = to_device(target, xp, device, acc)
         return DeviceBlocks(X, target, to_device(weight, xp, device, acc))
-
-    @property
-    def dtype(self):
-        """The NumPy dtype of ``X`` (the kernel's working precision)."""
-        return numpy_dtype(self.blocks[0].X.dtype)
 
 
 def _host_value(part):
@@ -395,19 +460,25 @@ _BACKENDS = {}
 # The key of the backend for array-API inputs under ``array_api_dispatch``;
 # they are recognised by their ``__array_namespace__``, not by their module.
 ARRAY_API = "array_api"
+# The key of the in-memory backend: every input no other backend claims.
+HOST = "host"
 
 
 def register_backend(module, loader):
     """Route inputs whose type comes from top-level module ``module`` to a wing.
 
     ``loader()`` returns the backend (imported only when such an input is
-    seen): an object with ``fit_input(estimator, X, y, sample_weight,
-    classes)`` returning a :class:`FitInput`, and ``predict(estimator, method,
-    X)``.  ``module`` :data:`ARRAY_API` names the backend of array-API
-    inputs under scikit-learn's ``array_api_dispatch`` (any namespace but
-    NumPy's).
+    seen): a :class:`Backend`.  ``module`` :data:`ARRAY_API` names the
+    backend of array-API inputs under scikit-learn's ``array_api_dispatch``
+    (any namespace but NumPy's), :data:`HOST` the in-memory backend of all
+    other inputs (NumPy, SciPy sparse, array-likes).
     """
     _BACKENDS[module] = loader
+
+
+def registered_backend(key):
+    """The backend registered under ``key`` (e.g. :data:`HOST`)."""
+    return _BACKENDS[key]()
 
 
 def top_module(obj):
@@ -423,7 +494,8 @@ def top_module(obj):
 
 
 def input_backend(obj):
-    """The registered backend for ``obj``'s type, or None for in-memory data.
+    """The registered :class:`Backend` for ``obj``'s type, or None for
+    in-memory data (the :data:`HOST` backend's).
 
     Examples
     --------

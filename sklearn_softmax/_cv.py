@@ -7,6 +7,7 @@ objective defines.  Then the best point is refitted on all data.
 """
 
 import warnings
+from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
@@ -14,7 +15,6 @@ from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -26,13 +26,12 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, check_is_fitted
 
-from ._blocks import DeviceBlocks, RowBlocks, input_backend
-from ._objective import full_parameters, reported_parameters
+from ._objective import full_parameters
 from ._path import fit_path
+from ._penalty import Penalty
 from ._precondition import class_priors
-from ._softmax import SoftmaxRegression, fit_diagnosis
+from ._softmax import SoftmaxRegression, backend_for, fit_diagnosis
 from ._targets import class_weight_vector, prepare_rows
-from ._xp import accumulation_dtype, is_device_array, namespace_of, to_device
 from .metrics import make_cross_entropy_scorer
 
 __all__ = ["SoftmaxRegressionCV"]
@@ -202,6 +201,15 @@ n_features + fit_intercept)
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    _fitted_arrays = (
+        *SoftmaxRegression._fitted_arrays,
+        "Cs_",
+        "l1_ratios_",
+        "scores_",
+        "coefs_paths_",
+        "n_iter_",
+    )
+
     def _grids(self):
         """``Cs_`` and ``l1_ratios_`` checked, as float64 arrays."""
         if isinstance(self.Cs, Integral):
@@ -219,11 +227,9 @@ n_features + fit_intercept)
                 "l1_ratios must be a non-empty 1-D sequence of floats in [0, 1]; "
                 f"got {self.l1_ratios!r}."
             )
-        if self.solver == "newton-cg" and np.any(l1 > 0) and np.any(np.isfinite(Cs)):
-            raise ValueError(
-                "solver='newton-cg' needs a smooth objective; l1_ratios > 0 add an "
-                "L1 penalty. Use solver='lbfgs' or 'auto' (L-BFGS-B with bounds)."
-            )
+        for r in l1:
+            for C in Cs:
+                Penalty(C, r).check_solver(self.solver)
         return Cs, l1
 
     def _get_scorer(self):
@@ -271,40 +277,37 @@ n_features + fit_intercept)
         """
         Cs, l1_ratios = self._grids()
         split_params, score_params = self._metadata("fit", sample_weight, params)
-        backend, on_device = input_backend(X), is_device_array(X)
-        if backend is not None and not on_device:
+        backend = backend_for(X)
+        if not backend.in_memory:
             raise TypeError(
                 f"{_NAME} fits in-memory NumPy or SciPy data (or array-API arrays "
                 f"under array_api_dispatch); got {type(X).__module__}."
                 f"{type(X).__name__}. Compute it first, or search C with "
                 "SoftmaxRegression on the collection."
             )
-        X_in, y_in = X, y
-        if on_device:  # X stays on its device; labels and weights on the host
-            data = backend.fit_input(self, X, y, sample_weight, None)
-        else:
-            data = self._in_memory_input(X, y, sample_weight, None)
-        X, y, sw = data.blocks.blocks[0]
-        classes, dtype = data.classes, data.dtype
-        class_weight = self._class_weight_dict(data)
-        folds = list(check_cv(self.cv, y, classifier=True).split(X, y, **split_params))
+        data = backend.fit_input(self, X, y, sample_weight, None)
+        X_all, y_all, _ = data.arrays()
+        options = replace(
+            self._fit_options(),
+            class_weight=self._class_weight_dict(data),
+            verbose=max(0, self.verbose - 1),
+        )
+        splitter = check_cv(self.cv, y_all, classifier=True)
+        folds = list(splitter.split(X_all, y_all, **split_params))
         scorer = self._get_scorer()
-        options = self._fit_options(classes, dtype, class_weight)
-        # a device is parallel by itself (and its arrays are not for pickling
-        # to worker processes): its folds run one after another
-        n_jobs = 1 if on_device else self.n_jobs
-        runs = Parallel(n_jobs=n_jobs, verbose=self.verbose)(
+        runs = Parallel(
+            n_jobs=self.n_jobs if backend.parallel_folds else 1, verbose=self.verbose
+        )(
             delayed(_fold_path)(
-                X,
-                y,
-                sw,
+                data,
                 train,
                 test,
                 Cs,
                 l1_ratio,
+                options,
                 scorer=scorer,
-                score_params=_check_method_params(X, score_params, indices=test),
-                **options,
+                score_params=_check_method_params(X_all, score_params, indices=test),
+                finish_fit=backend.finish_fit,
             )
             for train, test in folds
             for l1_ratio in l1_ratios
@@ -322,33 +325,38 @@ n_features + fit_intercept)
                 warnings.warn(
                     f"(fold {fold}) {message}", ConvergenceWarning, stacklevel=2
                 )
-        self.Cs_, self.l1_ratios_, self.classes_ = Cs, l1_ratios, classes
+        self.Cs_, self.l1_ratios_, self.classes_ = Cs, l1_ratios, data.classes
 
-        n_features = X.shape[1]
         if self.refit:
             # The best mean score; ties go to the first C, then the first ratio.
             best = np.argmax(self.scores_.sum(axis=0).T)
             c, r = np.unravel_index(best, (len(Cs), len(l1_ratios)))
             self.C_, self.l1_ratio_ = float(Cs[c]), float(l1_ratios[r])
-            coef, intercept = self._refit(
-                data, class_weight, self.coefs_paths_[:, r, c].mean(axis=0)
+            coef, intercept = _split_columns(
+                self.coefs_paths_[:, r, c].mean(axis=0),
+                data.n_features,
+                self.fit_intercept,
             )
+            (point,) = fit_path(
+                data,
+                [Penalty(self.C_, self.l1_ratio_)],
+                options,
+                start=full_parameters(coef, intercept),
+            )
+            message = fit_diagnosis(point, name=_NAME)
+            if message is not None:
+                warnings.warn(f"(refit) {message}", ConvergenceWarning, stacklevel=2)
+            self._set_model(data, point)
         else:
             best = self.scores_.reshape(len(folds), -1).argmax(axis=1)
             r, c = np.unravel_index(best, (len(l1_ratios), len(Cs)))
             self.C_ = float(np.mean(Cs[c]))
             self.l1_ratio_ = float(np.mean(l1_ratios[r]))
             mean = self.coefs_paths_[np.arange(len(folds)), r, c].mean(axis=0)
-            coef, intercept = _split_columns(mean, n_features, self.fit_intercept)
-        self.coef_ = coef.astype(dtype)
-        self.intercept_ = intercept.astype(dtype)
-        if on_device:  # every fitted array where X lives, as scikit-learn does
-            backend.finish_fit(self, X_in, y_in)
-            xp, device = namespace_of(X_in)
-            real = accumulation_dtype(xp, device)  # float64 unless the device lacks it
-            for name in ("Cs_", "l1_ratios_", "scores_", "coefs_paths_"):
-                setattr(self, name, to_device(getattr(self, name), xp, device, real))
-            self.n_iter_ = to_device(self.n_iter_, xp, device)
+            coef, intercept = _split_columns(mean, data.n_features, self.fit_intercept)
+            self.coef_ = coef.astype(data.dtype)
+            self.intercept_ = intercept.astype(data.dtype)
+        backend.finish_fit(self, X, y)
         return self
 
     def _class_weight_dict(self, data):
@@ -364,41 +372,6 @@ n_features + fit_intercept)
         prior = class_priors(blocks, data.classes.shape[0])
         weights = class_weight_vector("balanced", data.classes, prior)
         return dict(zip(data.classes.tolist(), weights.tolist(), strict=True))
-
-    def _fit_options(self, classes, dtype, class_weight):
-        """The keyword arguments of :func:`_train` that every fit shares."""
-        return dict(
-            classes=classes,
-            dtype=dtype,
-            class_weight=class_weight,
-            label_smoothing=self.label_smoothing,
-            fit_intercept=self.fit_intercept,
-            solver=self.solver,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            verbose=max(0, self.verbose - 1),
-        )
-
-    def _refit(self, data, class_weight, start):
-        """Fit ``(C_, l1_ratio_)`` on all data from ``start`` (a path row)."""
-        X, y, sw = data.blocks.blocks[0]
-        coef, intercept = _split_columns(start, data.n_features, self.fit_intercept)
-        blocks, (result,) = _train(
-            X,
-            y,
-            sw,
-            None,
-            [self.C_],
-            self.l1_ratio_,
-            start=full_parameters(coef, intercept),
-            **self._fit_options(data.classes, data.dtype, class_weight),
-        )
-        message = fit_diagnosis(result, blocks, self.C_, name=_NAME)
-        if message is not None:
-            warnings.warn(f"(refit) {message}", ConvergenceWarning, stacklevel=3)
-        return reported_parameters(
-            result.W, result.b, center=_centred(self.C_, self.l1_ratio_)
-        )
 
     def score(self, X, y, sample_weight=None, **params):
         """Score of the final model with ``scoring`` (default: minus the mean
@@ -446,11 +419,6 @@ n_features + fit_intercept)
         )
 
 
-def _centred(C, l1_ratio):
-    """Whether the reported coefficients are centred (no L1 part at the optimum)."""
-    return l1_ratio == 0 or not np.isfinite(C)
-
-
 def _split_columns(row, n_features, fit_intercept):
     """``(coef, intercept)`` from a ``coefs_paths_`` entry."""
     coef = row[:, :n_features]
@@ -459,92 +427,8 @@ def _split_columns(row, n_features, fit_intercept):
     return coef, np.zeros(row.shape[0])
 
 
-def _take_rows(a, rows):
-    """Rows ``rows`` (host indices) of a NumPy, SciPy or device array."""
-    if is_device_array(a):
-        xp, device = namespace_of(a)
-        return xp.take(a, to_device(np.asarray(rows), xp, device), axis=0)
-    return _safe_indexing(a, rows)
-
-
-def _whole(X, y, sample_weight):
-    """One block of all rows: on X's device for array-API arrays."""
-    if is_device_array(X):
-        return DeviceBlocks(X, y, sample_weight)
-    return RowBlocks.whole(X, y, sample_weight)
-
-
-def _path_model(classes, coef, intercept, n_features, X):
-    """A fitted :class:`SoftmaxRegression` holding one point of a path, to score
-    on ``X`` (its parameters in ``X``'s dtype, namespace and device)."""
-    model = SoftmaxRegression()
-    model.classes_ = classes
-    model.coef_, model.intercept_ = coef, intercept
-    if is_device_array(X):
-        xp, device = namespace_of(X)
-        model.coef_, model.intercept_ = (
-            to_device(a, xp, device, X.dtype) for a in (coef, intercept)
-        )
-    else:
-        model.coef_, model.intercept_ = coef.astype(X.dtype), intercept.astype(X.dtype)
-    model.n_features_in_ = n_features
-    model.n_iter_ = 0
-    return model
-
-
-def _train(
-    X,
-    y,
-    sample_weight,
-    rows,
-    Cs,
-    l1_ratio,
-    *,
-    start=None,
-    classes,
-    dtype,
-    class_weight,
-    label_smoothing,
-    fit_intercept,
-    solver,
-    tol,
-    max_iter,
-    verbose,
-):
-    """Prepare the training rows (None: all) and fit ``Cs`` in the given order.
-
-    Returns the prepared blocks and the list of :class:`SolveResult`.
-    """
-    if rows is not None:
-        X, y, sample_weight = (_take_rows(a, rows) for a in (X, y, sample_weight))
-    K = classes.shape[0]
-    blocks, total = prepare_rows(
-        _whole(X, y, sample_weight),
-        classes,
-        label_smoothing=label_smoothing,
-        class_weight=class_weight,
-    )
-    blocks = blocks.split(K)
-    path = fit_path(
-        blocks,
-        K,
-        Cs,
-        total=total,
-        n_samples=X.shape[0],
-        dtype=dtype,
-        l1_ratio=l1_ratio,
-        fit_intercept=fit_intercept,
-        solver=solver,
-        tol=tol,
-        max_iter=max_iter,
-        verbose=verbose,
-        start=start,
-    )
-    return blocks, list(path)
-
-
 def _fold_path(
-    X, y, sample_weight, train, test, Cs, l1_ratio, *, scorer, score_params, **options
+    data, train, test, Cs, l1_ratio, options, *, scorer, score_params, finish_fit
 ):
     """One fold and ``l1_ratio``: fit every ``C`` (increasing), score each.
 
@@ -552,28 +436,26 @@ def _fold_path(
     ``n_iter`` of shape (n_Cs,), ``coefs`` of shape (n_Cs, K or 1,
     d + fit_intercept) in the order of ``Cs``, and the ConvergenceWarning
     texts (warned by the caller: joblib's workers would lose them).
+    ``finish_fit`` is the backend's: the scored models live where ``X`` does.
     """
-    classes = options["classes"]
-    fit_intercept = options["fit_intercept"]
-    K, n_features = classes.shape[0], X.shape[1]
     order = np.argsort(Cs, kind="stable")
-    blocks, path = _train(X, y, sample_weight, train, Cs[order], l1_ratio, **options)
-    X_test, y_test = _take_rows(X, test), _take_rows(y, test)
-    n_coef_rows = 1 if K == 2 else K
-    coefs = np.empty((len(Cs), n_coef_rows, n_features + int(fit_intercept)))
+    penalties = [Penalty(C, l1_ratio) for C in Cs[order]]
+    path = fit_path(data.rows(train), penalties, options)
+    X_test, y_test, _ = data.rows(test).arrays()
+    K, n_features = data.classes.shape[0], data.n_features
+    coefs = np.empty((len(Cs), 1 if K == 2 else K, n_features + options.fit_intercept))
     scores, n_iter, messages = np.empty(len(Cs)), np.empty(len(Cs), int), []
-    for i, result in zip(order, path, strict=True):
-        C = Cs[i]
-        coef, intercept = reported_parameters(
-            result.W, result.b, center=_centred(C, l1_ratio)
-        )
+    for i, point in zip(order, path, strict=True):
+        model = SoftmaxRegression()  # the point as a fitted model, to score
+        coef, intercept = model._set_model(data, point)
+        model.n_features_in_, model.n_iter_ = n_features, point.result.n_iter
         coefs[i, :, :n_features] = coef
-        if fit_intercept:
+        if options.fit_intercept:
             coefs[i, :, n_features] = intercept
-        n_iter[i] = result.n_iter
-        message = fit_diagnosis(result, blocks, C, name=_NAME)
+        n_iter[i] = point.result.n_iter
+        message = fit_diagnosis(point, name=_NAME)
         if message is not None:
-            messages.append(f"(C={C:g}, l1_ratio={l1_ratio:g}) {message}")
-        model = _path_model(classes, coef, intercept, n_features, X_test)
+            messages.append(f"(C={Cs[i]:g}, l1_ratio={l1_ratio:g}) {message}")
+        finish_fit(model, X_test, None)
         scores[i] = scorer(model, X_test, y_test, **score_params)
     return scores, coefs, n_iter, messages

@@ -29,9 +29,22 @@ from sklearn.utils.validation import (
 from . import _loss
 from ._blocks import DeviceBlocks, FitInput
 from ._targets import check_target_form, soft_classes
-from ._xp import is_device_array, namespace_of, numpy_dtype, to_device, to_host
+from ._xp import (
+    accumulation_dtype,
+    is_device_array,
+    namespace_of,
+    numpy_dtype,
+    to_device,
+    to_host,
+)
 
-__all__ = ["finish_fit", "fit_input", "predict"]
+__all__ = ["finish_fit", "fit_input", "in_memory", "parallel_folds", "predict"]
+
+# Backend facts (``_blocks.Backend``): folds are taken on the device, one after
+# another (a device is parallel by itself, and its arrays do not pickle to
+# worker processes).
+in_memory = True
+parallel_folds = False
 
 
 def fit_input(estimator, X, y, sample_weight=None, classes=None):
@@ -72,15 +85,19 @@ def fit_input(estimator, X, y, sample_weight=None, classes=None):
 
 
 def finish_fit(estimator, X, y):
-    """Put the fitted arrays where the data live.
+    """Put the fitted arrays where the data live, as scikit-learn does.
 
-    ``coef_`` and ``intercept_`` go to ``X``'s namespace and device;
-    ``classes_`` to ``y``'s when ``y`` was an array-API array (numeric labels),
-    else it stays NumPy.
+    The arrays named by ``estimator._fitted_arrays`` go to ``X``'s namespace
+    and device, float64 ones in the device's widest float (float32 ones, like
+    ``coef_`` of float32 data, stay float32); ``classes_`` to ``y``'s when
+    ``y`` was an array-API array (numeric labels), else it stays NumPy.
     """
     xp, device = namespace_of(X)
-    estimator.coef_ = to_device(estimator.coef_, xp, device)
-    estimator.intercept_ = to_device(estimator.intercept_, xp, device)
+    real = accumulation_dtype(xp, device)  # float64 unless the device lacks it
+    for name in estimator._fitted_arrays:
+        value = getattr(estimator, name)
+        dtype = real if value.dtype == np.float64 else None
+        setattr(estimator, name, to_device(value, xp, device, dtype))
     if is_device_array(y) and np.ndim(estimator.classes_) == 1:
         xp_y, device_y = namespace_of(y)
         estimator.classes_ = to_device(estimator.classes_, xp_y, device_y)

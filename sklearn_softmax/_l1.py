@@ -35,10 +35,14 @@ class L1Split:
     Examples
     --------
     >>> import numpy as np
+    >>> from sklearn_softmax._blocks import RowBlocks
     >>> from sklearn_softmax._objective import SoftmaxObjective
+    >>> from sklearn_softmax._precondition import DataStatistics
     >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0, 1, 1])
-    >>> smooth = SoftmaxObjective.from_arrays(X, y, np.full(3, 1 / 3), 2,
-    ...                                       alpha=0.0, fit_intercept=True)
+    >>> blocks = RowBlocks.whole(X, y, np.full(3, 1 / 3))
+    >>> stats = DataStatistics.from_blocks(blocks, 2, center=True)
+    >>> smooth = SoftmaxObjective(blocks, stats.preconditioner(0.0), alpha=0.0,
+    ...                           dtype=X.dtype)
     >>> obj = L1Split(smooth, 0.1)
     >>> z = obj.initial()
     >>> z.shape, obj.bounds.lb

@@ -15,8 +15,6 @@ import numpy as np
 from sklearn.utils.extmath import safe_sparse_dot
 
 from . import _loss
-from ._blocks import RowBlocks
-from ._precondition import Preconditioner, class_priors
 from ._xp import accumulation_dtype, is_host, namespace_of, to_device
 
 __all__ = [
@@ -45,9 +43,13 @@ class SoftmaxObjective:
     Examples
     --------
     >>> import numpy as np
+    >>> from sklearn_softmax._blocks import RowBlocks
+    >>> from sklearn_softmax._precondition import DataStatistics
     >>> X, y = np.array([[0.0], [1.0]]), np.array([0, 1])
-    >>> obj = SoftmaxObjective.from_arrays(X, y, np.full(2, 0.5), 2, alpha=0.1,
-    ...                                    fit_intercept=True)
+    >>> blocks = RowBlocks.whole(X, y, np.full(2, 0.5))
+    >>> stats = DataStatistics.from_blocks(blocks, 2, center=True)
+    >>> obj = SoftmaxObjective(blocks, stats.preconditioner(0.1), alpha=0.1,
+    ...                        dtype=X.dtype)
     >>> f, g = obj.loss_grad(obj.initial())
     >>> float(round(f, 6)), g.shape  # log 2 at zero scores
     (0.693147, (4,))
@@ -66,46 +68,6 @@ class SoftmaxObjective:
         self.n_params = preconditioner.n_params
         # passes over X so far: evaluations, Hessian set-ups and products
         self.n_passes = 0
-
-    @classmethod
-    def from_arrays(
-        cls,
-        X,
-        target,
-        weights,
-        n_classes,
-        *,
-        alpha,
-        fit_intercept,
-        n_threads=None,
-        precondition=True,
-    ):
-        """The objective on in-memory arrays (weights summing to one).
-
-        ``precondition=False`` gives plain coordinates (``D = 1``, ``mu = 0``).
-        """
-        blocks = RowBlocks(X, target, weights, n_classes, n_threads)
-        if precondition:
-            return cls.from_blocks(
-                blocks,
-                n_classes,
-                alpha=alpha,
-                fit_intercept=fit_intercept,
-                dtype=X.dtype,
-            )
-        with blocks:
-            prior = class_priors(blocks, n_classes)
-        pre = Preconditioner.identity(prior, X.shape[1], fit_intercept=fit_intercept)
-        return cls(blocks, pre, alpha=alpha, dtype=X.dtype)
-
-    @classmethod
-    def from_blocks(cls, blocks, n_classes, *, alpha, fit_intercept, dtype):
-        """The objective on prepared blocks; the preconditioner's passes run here."""
-        with blocks:
-            pre = Preconditioner.from_blocks(
-                blocks, n_classes, alpha=alpha, fit_intercept=fit_intercept
-            )
-        return cls(blocks, pre, alpha=alpha, dtype=dtype)
 
     # -- coordinates ---------------------------------------------------------
     def unpack(self, theta):

@@ -1,25 +1,75 @@
-"""A regularisation path: one training set, a sequence of ``C``, warm starts.
+"""The fit, written once: training data in, one solution per penalty out.
 
-Each fit starts from the previous optimum.  The preconditioner depends on
-``alpha = (1 - r) / (C S)``, so the solver's coordinates change from one ``C``
-to the next: the *model* ``(W, b)`` is carried over and packed again in the new
-coordinates, which is exact.  The data statistics behind the preconditioner
-(class priors, feature moments) do not depend on ``C``: they are computed once.
-A single fit is a path of length one.
+Both estimators fit through :func:`fit_path`: ``SoftmaxRegression`` with one
+penalty, ``SoftmaxRegressionCV`` with its ``C`` path per fold and with the best
+penalty for the refit.  The sequence is
+
+1. the target pipeline (``_targets.prepare_rows``: class indices or probability
+   rows, label smoothing, class weights, row weights summing to one);
+2. the blocks laid out for the solver (``Blocks.laid_out``);
+3. the data statistics behind the preconditioner (class priors, feature
+   moments), and where it pays the covariance's eigenbasis (:func:`rotation_pays`);
+4. for each penalty in turn: its objective (``_penalty.Penalty.objective``), a
+   solve (``_solver.solve``) started from the previous solution, and whether
+   an unpenalised fit separates the data.
+
+The preconditioner depends on ``alpha = (1 - r) / (C S)``, so the solver's
+coordinates change from one ``C`` to the next: the *model* ``(W, b)`` is carried
+over and packed again in the new coordinates, which is exact.  The statistics do
+not depend on ``C``: they are computed once per training set.
 """
+
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from ._l1 import L1Split
-from ._objective import SoftmaxObjective
+from ._objective import separates
+from ._penalty import Penalty
 from ._precondition import DataStatistics
-from ._solver import choose_solver, solve
+from ._solver import SolveResult, SolverSettings, choose_solver, solve
+from ._targets import prepare_rows
 
-__all__ = ["fit_path"]
+__all__ = ["FitOptions", "PathPoint", "fit_path", "rotation_pays"]
 
 # The rotation's covariance pass costs n d^2 multiply-adds, an evaluation
 # 2 n d K: rotate only where that is at most two evaluations.
 _ROTATION_MAX_EVALUATIONS = 2
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Everything about a fit but the data and the penalty.
+
+    Parameters
+    ----------
+    fit_intercept : bool, default=True
+    class_weight : dict, "balanced" or None, default=None
+    label_smoothing : float, default=0.0
+    solver : {"auto", "lbfgs", "newton-cg"}, default="auto"
+        As requested; each penalty resolves it (:meth:`Penalty.solver`).
+    tol : float, default=1e-6
+    max_iter : int, default=1000
+    verbose : int, default=0
+        > 0 prints every iteration and a summary line per penalty.
+    """
+
+    fit_intercept: bool = True
+    class_weight: object = None
+    label_smoothing: float = 0.0
+    solver: str = "auto"
+    tol: float = 1e-6
+    max_iter: int = 1000
+    verbose: int = 0
+
+
+class PathPoint(NamedTuple):
+    """One fit of a path: its penalty, the solve, and whether the data are
+    separated by a fit without penalty (then no finite optimum exists)."""
+
+    penalty: Penalty
+    result: SolveResult
+    separated: bool
 
 
 def rotation_pays(n_classes, n_features, *, n_samples, l1_ratio, solver):
@@ -45,96 +95,77 @@ def rotation_pays(n_classes, n_features, *, n_samples, l1_ratio, solver):
     )
 
 
-def fit_path(
-    blocks,
-    n_classes,
-    Cs,
-    *,
-    total,
-    n_samples,
-    dtype,
-    l1_ratio=0.0,
-    fit_intercept=True,
-    solver="auto",
-    tol=1e-6,
-    max_iter=1000,
-    verbose=0,
-    start=None,
-):
-    """Fit each ``C`` of ``Cs`` in turn, each from the previous solution.
+def fit_path(data, penalties, options, *, start=None):
+    """Fit each penalty of ``penalties`` in turn, each from the previous solution.
 
     Parameters
     ----------
-    blocks : Blocks
-        Prepared blocks (final targets, weights summing to one).
-    n_classes : int
-    Cs : sequence of float
+    data : FitInput
+        Validated training data, as a backend hands them over.
+    penalties : sequence of Penalty
         In the order to fit; increasing ``C`` (decreasing penalty) keeps each
-        start close to its optimum.  ``np.inf`` is no penalty.
-    total : float
-        ``S``, the sum of the row weights before normalisation.
-    n_samples : int
-        Rows of the training data (to choose the solver).
-    dtype : dtype
-        The working precision of ``X``.
-    l1_ratio : float in [0, 1], default=0.0
-        Ignored (treated as 0) where ``C`` is infinite.
-    fit_intercept : bool, default=True
-    solver, tol, max_iter, verbose
-        As :func:`sklearn_softmax._solver.solve`.
+        start close to its optimum.
+    options : FitOptions
     start : tuple (W, b), default=None
         Model parameters to start the first fit from (``b`` None without
         intercepts); default: zero coefficients, intercepts at the log priors.
 
-    Yields
-    ------
-    SolveResult
-        One per ``C``, in the order of ``Cs``.
+    Returns
+    -------
+    list of PathPoint
+        One per penalty, in the order of ``penalties``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_softmax._blocks import RowBlocks
+    >>> from sklearn_softmax._blocks import FitInput, RowBlocks
     >>> X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
-    >>> blocks = RowBlocks.whole(X, y, np.full(4, 0.25))
-    >>> path = fit_path(blocks, 2, [0.1, 1.0, 10.0], total=4.0, n_samples=4,
-    ...                 dtype=np.float64)
-    >>> [round(float(r.W[1, 0] - r.W[0, 0]), 3) for r in path]  # log-odds slope
+    >>> data = FitInput(RowBlocks.whole(X, y, np.ones(4)), np.array([0, 1]), 4, 1,
+    ...                 X.dtype)
+    >>> path = fit_path(data, [Penalty(C) for C in (0.1, 1.0, 10.0)], FitOptions())
+    >>> [round(float(p.result.W[1, 0] - p.result.W[0, 0]), 3) for p in path]
     [0.321, 1.361, 3.419]
     """
+    K = data.classes.shape[0]
+    blocks, total = prepare_rows(
+        data.blocks,
+        data.classes,
+        label_smoothing=options.label_smoothing,
+        class_weight=options.class_weight,
+    )
+    blocks = blocks.laid_out(K)
+    work = data.n_samples * data.n_features * K
+    solvers = [penalty.solver(options.solver, work) for penalty in penalties]
     with blocks:
-        stats = DataStatistics.from_blocks(blocks, n_classes, center=fit_intercept)
+        stats = DataStatistics.from_blocks(blocks, K, center=options.fit_intercept)
         if rotation_pays(
-            n_classes,
-            stats.mu.size,
-            n_samples=n_samples,
-            l1_ratio=l1_ratio,
-            solver=solver,
+            K,
+            data.n_features,
+            n_samples=data.n_samples,
+            l1_ratio=max(penalty.l1_part for penalty in penalties),
+            solver=options.solver,
         ):
             stats = stats.rotated(blocks)
-    model = start
-    for C in Cs:
-        r = l1_ratio if np.isfinite(C) else 0.0
-        alpha = (1.0 - r) / (C * total)
-        objective = SoftmaxObjective(
-            blocks, stats.preconditioner(alpha), alpha=alpha, dtype=dtype
-        )
-        if r > 0:
-            objective = L1Split(objective, r / (C * total))
+    model, points = start, []
+    for penalty, solver in zip(penalties, solvers, strict=True):
+        objective = penalty.objective(blocks, stats, total=total, dtype=data.dtype)
         theta0 = objective.initial() if model is None else objective.pack(*model)
-        result = solve(
-            objective,
-            theta0,
-            solver=solver,
-            tol=tol,
-            max_iter=max_iter,
-            n_samples=n_samples,
-            verbose=verbose,
+        settings = SolverSettings(
+            solver, options.tol, options.max_iter, options.verbose
         )
-        if verbose:
+        result = solve(objective, theta0, settings)
+        if options.verbose:
             print(
-                f"C={C:g}: {result.solver}, {result.n_iter} iterations, "
+                f"C={penalty.C:g}: {result.solver}, {result.n_iter} iterations, "
                 f"{result.n_passes} passes over X"
             )
+        # the gradient can meet tol on the way to infinity where nothing
+        # penalises the scale of (W, b): then the point is no optimum
+        separated = (
+            result.converged
+            and not np.isfinite(penalty.C)
+            and separates(blocks, result.W, result.b)
+        )
+        points.append(PathPoint(penalty, result, bool(separated)))
         model = (result.W, result.b)
-        yield result
+    return points

@@ -325,15 +325,6 @@ class Preconditioner:
     U: np.ndarray = None
 
     @classmethod
-    def from_blocks(cls, blocks, n_classes, *, alpha, fit_intercept):
-        """The preconditioner of the module docstring, from two or three passes.
-
-        ``blocks`` hold the final targets and weights summing to one.
-        """
-        stats = DataStatistics.from_blocks(blocks, n_classes, center=fit_intercept)
-        return stats.preconditioner(alpha)
-
-    @classmethod
     def identity(cls, prior, n_features, *, fit_intercept):
         """Plain coordinates (``D = 1``, ``mu = 0``), for comparisons."""
         K = prior.shape[0]

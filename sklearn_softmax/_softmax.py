@@ -1,27 +1,18 @@
 """SoftmaxRegression: the scikit-learn estimator."""
 
 import warnings
+from dataclasses import fields
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
 
-from . import _loss
-from ._blocks import FitInput, RowBlocks, input_backend
-from ._objective import full_parameters, reported_parameters, separates
-from ._path import fit_path
-from ._targets import check_target_form, prepare_rows, soft_classes
+from ._blocks import HOST, input_backend, registered_backend
+from ._objective import full_parameters, reported_parameters
+from ._path import FitOptions, fit_path
+from ._penalty import Penalty
 from ._xp import to_host
 
 __all__ = ["SoftmaxRegression"]
@@ -40,13 +31,13 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     default, is the L2 penalty; ``r = 1`` the lasso).  The cross-entropy
     is computed through the max-shifted log-softmax, so it is exact for any
     finite scores.  The fit runs a truncated Newton-CG (``solver="auto"`` on
-    problems where one evaluation is cheap) or scipy's L-BFGS-B on an exact
-    diagonal preconditioning of the same objective (features rescaled and
-    centred implicitly, the penalty carried through exactly), which reaches the
+    problems where one evaluation is cheap) or L-BFGS on an exact
+    preconditioning of the same objective (features rescaled and centred
+    implicitly, the penalty carried through exactly), which reaches the
     optimum on unscaled data without changing the model.  With ``r > 0`` the
     L1 term is made smooth over bound-constrained variables and solved by
-    L-BFGS-B to its KKT conditions; coefficients whose optimum is zero are
-    exactly ``0.0``.
+    scipy's L-BFGS-B to its KKT conditions; coefficients whose optimum is zero
+    are exactly ``0.0``.
 
     For three or more classes this is the objective of
     ``LogisticRegression(C=C, l1_ratio=r)``; for two classes, that of
@@ -71,14 +62,19 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         Fit the targets ``(1 - label_smoothing) * Y + label_smoothing / K``
         instead of ``Y`` (one-hot rows for labels).
     solver : {"auto", "lbfgs", "newton-cg"}, default="auto"
-        "lbfgs": scipy's L-BFGS-B.  "newton-cg": truncated Newton on exact
-        Hessian-vector products, robust on ill-conditioned problems (L2 only).
-        "auto": L-BFGS-B when the penalty has an L1 part (``l1_ratio > 0``
-        and finite ``C``); otherwise Newton-CG when one
-        evaluation is cheap (``n * d * K <= 1e7``), else L-BFGS.  Both run in
-        the same preconditioned coordinates and stop on the same rule (see
-        ``tol``; with ``l1_ratio > 0`` it bounds the KKT residual, the
-        minimum-norm subgradient, instead of the gradient).
+        "lbfgs": limited-memory BFGS.  Without an L1 part it is the package's
+        own two-loop recursion on scipy's Wolfe line search (scipy's
+        L-BFGS-B spends ~150 ms per iteration in its compact-matrix updates at
+        10^6 parameters; the iterates are the same); with one, scipy's
+        L-BFGS-B over the split, bounded variables.  "newton-cg": truncated
+        Newton on exact Hessian-vector products, robust on ill-conditioned
+        problems (no L1 part).  "auto": L-BFGS-B when the penalty has an L1
+        part (``l1_ratio > 0`` and finite ``C``); otherwise Newton-CG when
+        one evaluation is cheap (``n * d * K <= 1e7``), else L-BFGS (then,
+        with ``d <= 4 K`` dense features, in the eigenbasis of the feature
+        covariance).  All run in preconditioned coordinates and stop on the
+        same rule (see ``tol``; with an L1 part it bounds the KKT residual,
+        the minimum-norm subgradient, instead of the gradient).
     max_iter : int, default=1000
         Maximum number of iterations (L-BFGS steps or Newton steps).
     tol : float, default=1e-6
@@ -207,31 +203,13 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         return tags
 
     # -- fitting -------------------------------------------------------------
-    def _in_memory_input(self, X, y, sample_weight, classes):
-        """Validate NumPy / SciPy training data as one in-memory block."""
-        columns = _target_columns(y)
-        soft = check_target_form(columns, classes, stacklevel=3)
-        if columns == 1:
-            y = column_or_1d(y)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            multi_output=soft,
-            y_numeric=soft,
-        )
-        if soft:
-            classes = soft_classes(classes, y.shape[1])
-        else:
-            check_classification_targets(y)
-            classes = np.unique(y)
-        sw = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        blocks = RowBlocks.whole(X, y, sw)
-        return FitInput(blocks, classes, X.shape[0], X.shape[1], X.dtype)
+    # fitted arrays that live where X lives (array-API inputs: on its device)
+    _fitted_arrays = ("coef_", "intercept_")
+
+    def _fit_options(self):
+        """The :class:`~sklearn_softmax._path.FitOptions` of this estimator
+        (its parameters of the same names)."""
+        return FitOptions(**{f.name: getattr(self, f.name) for f in fields(FitOptions)})
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, classes=None):
@@ -257,66 +235,39 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self : SoftmaxRegression
             The fitted estimator.
         """
-        r = self.l1_ratio if np.isfinite(self.C) else 0.0  # C=inf: no penalty
-        if self.solver == "newton-cg" and r > 0:
-            raise ValueError(
-                "solver='newton-cg' needs a smooth objective; l1_ratio="
-                f"{self.l1_ratio} adds an L1 penalty. Use solver='lbfgs' or "
-                "'auto' (L-BFGS-B with bounds)."
-            )
-        # e.g. Dask collections (sklearn_softmax.dask), or torch / CuPy arrays
-        # under array_api_dispatch (sklearn_softmax._device)
-        backend = input_backend(X)
-        if backend is None:
-            data = self._in_memory_input(X, y, sample_weight, classes)
-        else:
-            data = backend.fit_input(self, X, y, sample_weight, classes)
-        raw, classes, n_samples, n_features, dtype = data
-        del data  # the raw blocks go once prepared (on Dask: persisted arrays)
-        K = classes.shape[0]
-        blocks, total = prepare_rows(
-            raw,
-            classes,
-            label_smoothing=self.label_smoothing,
-            class_weight=self.class_weight,
-        )
-        del raw
-        blocks = blocks.split(K)
+        penalty = Penalty(self.C, self.l1_ratio)
+        penalty.check_solver(self.solver)
+        backend = backend_for(X)
+        data = backend.fit_input(self, X, y, sample_weight, classes)
         start = None
         if (
             self.warm_start
             and hasattr(self, "coef_")
-            and np.array_equal(to_host(getattr(self, "classes_", None)), classes)
-            and self.coef_.shape[1] == n_features
+            and np.array_equal(to_host(getattr(self, "classes_", None)), data.classes)
+            and self.coef_.shape[1] == data.n_features
         ):
             # same classes and features: start from the previous solution
             start = full_parameters(to_host(self.coef_), to_host(self.intercept_))
-        (result,) = fit_path(
-            blocks,
-            K,
-            [self.C],
-            total=total,
-            n_samples=n_samples,
-            dtype=dtype,
-            l1_ratio=r,
-            fit_intercept=self.fit_intercept,
-            solver=self.solver,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            verbose=self.verbose,
-            start=start,
-        )
-        message = fit_diagnosis(result, blocks, self.C)
+        (point,) = fit_path(data, [penalty], self._fit_options(), start=start)
+        message = fit_diagnosis(point)
         if message is not None:
             warnings.warn(message, ConvergenceWarning, stacklevel=2)
-        coef, intercept = reported_parameters(result.W, result.b, center=r == 0)
-        self.classes_ = classes
-        self.coef_ = coef.astype(dtype)
-        self.intercept_ = intercept.astype(dtype)
-        self.n_iter_ = result.n_iter
-        if hasattr(backend, "finish_fit"):
-            backend.finish_fit(self, X, y)  # e.g. coef_ on the input's device
+        self._set_model(data, point)
+        self.n_iter_ = point.result.n_iter
+        backend.finish_fit(self, X, y)
         return self
+
+    def _set_model(self, data, point):
+        """Set ``classes_``, ``coef_`` and ``intercept_`` (in ``X``'s dtype) of
+        a path point; return the float64 ``(coef, intercept)`` as reported
+        (:func:`reported_parameters`)."""
+        coef, intercept = reported_parameters(
+            point.result.W, point.result.b, center=point.penalty.centred
+        )
+        self.classes_ = data.classes
+        self.coef_ = coef.astype(data.dtype)
+        self.intercept_ = intercept.astype(data.dtype)
+        return coef, intercept
 
     # -- prediction ----------------------------------------------------------
     def decision_function(self, X):
@@ -331,22 +282,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, the log-odds of ``classes_[1]``.
         """
-        backend = input_backend(X)
-        if backend is not None:  # lazy, block by block (e.g. Dask)
-            return backend.predict(self, "decision_function", X)
-        check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method="decision_function")
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            reset=False,
-        )
-        dtype = self.coef_.dtype if X.dtype == np.float64 else X.dtype
-        scores = safe_sparse_dot(X, self.coef_.T.astype(dtype), dense_output=True)
-        scores = np.asarray(scores) + self.intercept_.astype(dtype)
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        return backend_for(X).predict(self, "decision_function", X)
 
     def predict_log_proba(self, X):
         """Log of class probabilities: the log-softmax of the scores.
@@ -362,15 +298,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities of the classes, in the order of ``classes_``.
         """
-        backend = input_backend(X)
-        if backend is not None:  # lazy, block by block (e.g. Dask)
-            return backend.predict(self, "predict_log_proba", X)
-        check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method="predict_log_proba")
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            scores = np.column_stack([np.zeros_like(scores), scores])
-        return _loss.log_softmax(scores)
+        return backend_for(X).predict(self, "predict_log_proba", X)
 
     def predict_proba(self, X):
         """Class probabilities ``exp(predict_log_proba(X))``; rows sum to 1.
@@ -384,12 +312,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities of the classes, in the order of ``classes_``.
         """
-        backend = input_backend(X)
-        if backend is not None:  # lazy, block by block (e.g. Dask)
-            return backend.predict(self, "predict_proba", X)
-        check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method="predict_proba")
-        return np.exp(self.predict_log_proba(X))
+        return backend_for(X).predict(self, "predict_proba", X)
 
     def predict(self, X):
         """Most probable class.
@@ -403,27 +326,27 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, taken from ``classes_``.
         """
-        backend = input_backend(X)
-        if backend is not None:  # lazy, block by block (e.g. Dask)
-            return backend.predict(self, "predict", X)
-        check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method="predict")
-        scores = self.decision_function(X)
-        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[index]
+        return backend_for(X).predict(self, "predict", X)
 
 
-def fit_diagnosis(result, blocks, C, name="SoftmaxRegression"):
-    """The ConvergenceWarning's text for a fit, or None if it is an optimum.
+def backend_for(X):
+    """The :class:`~sklearn_softmax._blocks.Backend` for ``X``: its own wing
+    (Dask, array-API), else the in-memory one (``sklearn_softmax._host``)."""
+    return input_backend(X) or registered_backend(HOST)
+
+
+def fit_diagnosis(point, name="SoftmaxRegression"):
+    """The ConvergenceWarning's text for a path point, or None if it is an optimum.
 
     Not converged (:class:`SolveResult`), or converged but with ``C=inf`` on
     data the model separates: the gradient can fall below ``tol`` on the way
     to infinity (there the loss itself is below ``tol``), and scaling
     ``(W, b)`` up lowers the loss further, so the point is no optimum.
     """
+    result = point.result
     if not result.converged:
         return _not_converged(result, name)
-    if C == np.inf and separates(blocks, result.W, result.b):
+    if point.separated:
         return (
             f"{name} did not converge: the training data are "
             "perfectly separated by the fitted model and C=inf, so no finite "
@@ -456,11 +379,3 @@ def _not_converged(result, name):
         f"iterations {state}. {why}; for separable data with C=inf no "
         "finite optimum exists."
     )
-
-
-def _target_columns(y):
-    """Number of columns of a 2-D ``y``; 0 for 1-D (or missing) targets."""
-    if y is None:
-        return 0
-    shape = np.shape(np.asarray(y))
-    return shape[1] if len(shape) == 2 else 0

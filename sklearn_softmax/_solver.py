@@ -658,3 +658,27 @@ def solve(objective, theta0, *, solver, tol, max_iter, n_samples, verbose=0):
     if not result.converged:
         result.reason = "max_iter" if result.n_iter >= max_iter else "stalled"
     return result
+
+
+# TEMPORARY shim until the solver branch lands
+@dataclass(frozen=True)
+class SolverSettings:
+    solver: str
+    tol: float = 1e-6
+    max_iter: int = 1000
+    verbose: int = 0
+
+
+_old_solve = solve
+
+
+def solve(objective, theta0, settings):  # noqa: F811
+    return _old_solve(
+        objective,
+        theta0,
+        solver=settings.solver,
+        tol=settings.tol,
+        max_iter=settings.max_iter,
+        n_samples=1,
+        verbose=settings.verbose,
+    )

@@ -68,7 +68,7 @@ def with_data(X, data):
 
 
 def transposed(X):
-    """``X.T`` for sparse ``X``, sharing its buffers (scipy's ``.T`` copies views).
+    """``X.T`` for CSR or CSC ``X``, sharing its buffers (scipy's ``.T`` copies views).
 
     Examples
     --------
@@ -77,8 +77,6 @@ def transposed(X):
     array([[1.],
            [2.]])
     """
-    if X.format not in ("csr", "csc"):
-        return X.T
     fmt = "csc" if X.format == "csr" else "csr"
     return _compressed(fmt, X.shape[::-1], X.data, X.indices, X.indptr)
 
@@ -96,8 +94,6 @@ def sparse_chunks(X):
     views of ``X``'s buffers (:func:`compressed_slice`): no copy of ``X``, and
     whatever a caller derives from ``part.data`` is chunk-sized.
     """
-    if X.format not in ("csr", "csc"):
-        X = X.tocsr()
     n_major = X.indptr.shape[0] - 1
     step = max(1, CHUNK_ELEMENTS * n_major // max(X.nnz, 1))
     for a in range(0, n_major, step):

@@ -130,7 +130,19 @@ from sklearn.utils.validation import (
 from ._blocks import Block, FitInput, sum_tuples, top_module
 from ._targets import check_target_form, soft_classes
 
-__all__ = ["DaskRowBlocks"]
+__all__ = [
+    "DaskRowBlocks",
+    "finish_fit",
+    "fit_input",
+    "in_memory",
+    "parallel_folds",
+    "predict",
+]
+
+# Backend facts (``_blocks.Backend``): the rows stay on the workers, so there
+# are no in-memory folds.
+in_memory = False
+parallel_folds = False
 
 # Partial sums added per task of the reduction tree.
 _FAN_IN = 8
@@ -225,9 +237,16 @@ class DaskRowBlocks:
         x_blocks = [b[0] for b in self.blocks]
         return DaskRowBlocks(zip(x_blocks, targets, weights, strict=True))
 
-    def split(self, n_classes):
+    def laid_out(self, n_classes):
         """The blocks as they are: each is sliced on its worker (``map_sum``)."""
         return self
+
+    def take(self, rows):
+        """Not available: the rows of a Dask collection are not in memory."""
+        raise TypeError(
+            "Rows of Dask collections are not taken in memory (no folds); "
+            "compute the data first."
+        )
 
 
 def _call(fn, X, target, weight, *extra):
@@ -318,6 +337,10 @@ def fit_input(estimator, X, y, sample_weight=None, classes=None):
         partial(_checked_block, scalar_weight=None if per_row else sw)
     )
     return FitInput(blocks, classes, n, X.shape[1], X.dtype)
+
+
+def finish_fit(estimator, X, y):
+    """Nothing to move: the fitted arrays are small NumPy arrays on the client."""
 
 
 def _check_X_block(block, dtype):

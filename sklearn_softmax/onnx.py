@@ -2,8 +2,8 @@
 
 Install with ``pip install "sklearn-softmax[onnx]"`` (skl2onnx, onnx and
 onnxruntime).  Importing this module registers a parser, a shape calculator
-and a converter for :class:`~sklearn_softmax.SoftmaxRegression` (and
-``SoftmaxRegressionCV`` where the package has it) with skl2onnx; nothing else
+and a converter for :class:`~sklearn_softmax.SoftmaxRegression` and
+:class:`~sklearn_softmax.SoftmaxRegressionCV` with skl2onnx; nothing else
 is needed, and ``import sklearn_softmax`` alone never imports skl2onnx::
 
     import sklearn_softmax.onnx  # registers the converters
@@ -83,12 +83,8 @@ from skl2onnx.common.utils import (
 )
 from skl2onnx.common.utils_classifier import get_label_classes
 
+from ._cv import SoftmaxRegressionCV
 from ._softmax import SoftmaxRegression
-
-try:  # the cross-validated estimator, where the package has it
-    from ._cv import SoftmaxRegressionCV
-except ImportError:
-    SoftmaxRegressionCV = None
 
 __all__ = ["register_converters"]
 
@@ -280,8 +276,8 @@ def register_converters():
     Returns
     -------
     classes : tuple of type
-        The estimator classes registered: ``SoftmaxRegression`` and, where the
-        package has it, ``SoftmaxRegressionCV``.
+        The estimator classes registered: ``SoftmaxRegression`` and
+        ``SoftmaxRegressionCV``.
 
     Examples
     --------
@@ -290,9 +286,7 @@ def register_converters():
     >>> SoftmaxRegression in register_converters()
     True
     """
-    classes = tuple(
-        cls for cls in (SoftmaxRegression, SoftmaxRegressionCV) if cls is not None
-    )
+    classes = (SoftmaxRegression, SoftmaxRegressionCV)
     for cls in classes:
         _ALIASES[cls] = f"SklearnSoftmax_{cls.__name__}"
         update_registered_converter(

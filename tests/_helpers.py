@@ -42,3 +42,40 @@ def central_differences(f, theta, h):
         e[j] = h
         grad[j] = (f(theta + e) - f(theta - e)) / (2 * h)
     return grad
+
+
+def objective_on(
+    X,
+    target,
+    weights,
+    n_classes,
+    *,
+    alpha,
+    fit_intercept,
+    n_threads=None,
+    precondition=True,
+):
+    """The smooth objective on arrays (weights summing to one), built from the
+    pieces the fit uses: row blocks, data statistics, their preconditioner.
+
+    ``precondition=False`` gives plain coordinates (``D = 1``, ``mu = 0``).
+    """
+    from sklearn_softmax._blocks import RowBlocks
+    from sklearn_softmax._objective import SoftmaxObjective
+    from sklearn_softmax._precondition import (
+        DataStatistics,
+        Preconditioner,
+        class_priors,
+    )
+
+    blocks = RowBlocks(X, target, weights, n_classes, n_threads)
+    with blocks:
+        if precondition:
+            stats = DataStatistics.from_blocks(blocks, n_classes, center=fit_intercept)
+            pre = stats.preconditioner(alpha)
+        else:
+            prior = class_priors(blocks, n_classes)
+            pre = Preconditioner.identity(
+                prior, X.shape[1], fit_intercept=fit_intercept
+            )
+    return SoftmaxObjective(blocks, pre, alpha=alpha, dtype=X.dtype)

@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _helpers import labels_and_weights, sparse_matrix
+from _helpers import labels_and_weights, objective_on, sparse_matrix
 
 from sklearn_softmax import _blocks
 from sklearn_softmax._blocks import Block, RowBlocks, input_backend, sum_tuples
-from sklearn_softmax._objective import SoftmaxObjective
 
 
 def test_csr_row_blocks_are_views_one_per_thread_balanced_by_entries():
@@ -51,7 +50,7 @@ def test_threaded_blocks_give_the_single_block_loss_and_gradient(fmt):
     y, w = labels_and_weights(X, K=5)
     results = []
     for n_threads in (1, 2):
-        obj = SoftmaxObjective.from_arrays(
+        obj = objective_on(
             X, y, w, 5, alpha=1e-3, fit_intercept=True, n_threads=n_threads
         )
         theta = obj.initial() + 0.1 * np.random.default_rng(1).normal(size=obj.n_params)
@@ -91,7 +90,7 @@ def test_sum_tuples_aliasing_rule():
     np.testing.assert_array_equal(first[0], np.full(3, 3.0))
 
 
-def test_with_rows_derives_blocks_on_the_same_rows_and_split_lays_them_out(
+def test_with_rows_derives_blocks_on_the_same_rows_and_laid_out_cuts_them(
     monkeypatch,
 ):
     monkeypatch.setattr(_blocks, "_BLOCK_BYTES", 256 * 8 * (2 + 2 * 3))
@@ -100,12 +99,12 @@ def test_with_rows_derives_blocks_on_the_same_rows_and_split_lays_them_out(
     derived = whole.with_rows(lambda b: (b.target * 2, b.weight / 4))
     assert derived.blocks[0].X is X
     np.testing.assert_array_equal(derived.blocks[0].target, np.arange(1000) * 2)
-    split = derived.split(n_classes=3)
+    split = derived.laid_out(n_classes=3)
     assert [b.X.shape[0] for b in split.blocks] == [256, 256, 256, 232]
     assert all(np.shares_memory(b.X, X) for b in split.blocks)
     total = split.map_sum(lambda b: (b.target.sum(), b.weight.sum()))
     assert total == (999_000, 250.0)
-    assert split.split(n_classes=3) is split  # already laid out
+    assert split.laid_out(n_classes=3) is split  # already laid out
 
 
 def test_input_backend_routes_registered_modules_only(monkeypatch):

@@ -19,7 +19,8 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
 from sklearn_softmax import SoftmaxRegression, SoftmaxRegressionCV
-from sklearn_softmax._path import fit_path
+from sklearn_softmax._path import FitOptions, fit_path
+from sklearn_softmax._penalty import Penalty
 from sklearn_softmax.metrics import cross_entropy, make_cross_entropy_scorer
 
 LOADERS = {
@@ -129,24 +130,13 @@ def test_path_starts_are_exact_in_new_coordinates():
     # From the optimum at one C, the path's fit at the same C takes no step:
     # the start was packed exactly into the new coordinates.
     X, y = _data("wine")
-    from sklearn_softmax._blocks import RowBlocks
-    from sklearn_softmax._targets import prepare_rows
+    from sklearn_softmax._blocks import FitInput, RowBlocks
 
-    raw = RowBlocks.whole(X, y, np.ones(X.shape[0]))
-    blocks, total = prepare_rows(
-        raw, np.unique(y), label_smoothing=0.0, class_weight=None
+    data = FitInput(
+        RowBlocks.whole(X, y, np.ones(X.shape[0])), np.unique(y), *X.shape, X.dtype
     )
-    results = list(
-        fit_path(
-            blocks,
-            3,
-            [0.1, 0.1],
-            total=total,
-            n_samples=X.shape[0],
-            dtype=np.float64,
-            tol=1e-6,
-        )
-    )
+    path = fit_path(data, [Penalty(0.1), Penalty(0.1)], FitOptions(tol=1e-6))
+    results = [point.result for point in path]
     assert results[0].n_iter > 0 and results[1].n_iter == 0
     np.testing.assert_array_equal(results[1].W, results[0].W)
 

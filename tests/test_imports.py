@@ -15,10 +15,11 @@ LAYERS = [
     {"_precondition"},  # statistics and the change of coordinates
     {"_objective", "_l1"},  # the objective over blocks; its L1 wrapper
     {"_solver"},  # minimisers
-    {"_path"},  # warm-started sequences of fits
+    {"_penalty"},  # (C, l1_ratio) and its rules: objective, solver, gauge
+    {"_path"},  # the fit: prepared rows, statistics, one solve per penalty
     {"_softmax"},  # the estimator
     {"_cv"},  # the cross-validated estimator
-    {"dask", "onnx", "_device", "__main__"},  # wings
+    {"dask", "onnx", "_device", "_host", "__main__"},  # wings
     {"__init__"},  # wiring
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

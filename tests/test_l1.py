@@ -154,8 +154,8 @@ def test_l1_ratio_zero_takes_the_l2_path(monkeypatch):
     seen = {}
     real = _path.solve
 
-    def spy(objective, theta0, **kwargs):
-        result = real(objective, theta0, **kwargs)
+    def spy(objective, theta0, *args, **kwargs):
+        result = real(objective, theta0, *args, **kwargs)
         seen.update(objective=objective, solver=result.solver)
         return result
 
@@ -274,15 +274,14 @@ def test_warm_start_continues_from_the_previous_optimum():
 
 # -- the split objective alone (_l1.L1Split) ----------------------------------------
 def _split(seed=0):
+    from _helpers import objective_on
+
     from sklearn_softmax._l1 import L1Split
-    from sklearn_softmax._objective import SoftmaxObjective
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(60, 3)) * [1e-2, 1.0, 30.0]
     y = rng.integers(3, size=60)
-    smooth = SoftmaxObjective.from_arrays(
-        X, y, np.full(60, 1 / 60), 3, alpha=0.01, fit_intercept=True
-    )
+    smooth = objective_on(X, y, np.full(60, 1 / 60), 3, alpha=0.01, fit_intercept=True)
     return L1Split(smooth, 0.05), smooth
 
 

@@ -5,13 +5,12 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse as sp
-from _helpers import central_differences
+from _helpers import central_differences, objective_on
 from _oracle import objective
 from numpy.testing import assert_allclose
 
 from sklearn_softmax._blocks import RowBlocks
 from sklearn_softmax._objective import (
-    SoftmaxObjective,
     full_parameters,
     objective_value,
     reported_parameters,
@@ -35,7 +34,7 @@ def _objective(
     target = y if kind == "labels" else rng.dirichlet(np.ones(k), size=n)
     w = rng.uniform(0.5, 2.0, size=n)
     Xf = sp.csr_matrix(X) if fmt == "csr" else X
-    obj = SoftmaxObjective.from_arrays(
+    obj = objective_on(
         Xf,
         target,
         w / w.sum(),

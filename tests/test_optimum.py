@@ -32,6 +32,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import objective_on
 from _oracle import objective
 from sklearn.datasets import (
     load_breast_cancer,
@@ -46,7 +47,6 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from sklearn_softmax import SoftmaxRegression
-from sklearn_softmax._objective import SoftmaxObjective
 from sklearn_softmax._solver import minimize_newton_cg
 
 GAP = 1e-6
@@ -174,7 +174,7 @@ def _objectives(name, C):
     X, y = _data(name)
     n, K = len(y), len(np.unique(y))
     return [
-        SoftmaxObjective.from_arrays(
+        objective_on(
             X,
             y,
             np.full(n, 1.0 / n),

@@ -69,9 +69,8 @@ def test_preconditioner_scales_are_the_hessian_diagonal_estimate(fit_intercept):
     w /= w.sum()
     alpha = 0.01
     blocks = RowBlocks(X, y, w, n_classes=3, n_threads=1)
-    pre = Preconditioner.from_blocks(
-        blocks, 3, alpha=alpha, fit_intercept=fit_intercept
-    )
+    stats = DataStatistics.from_blocks(blocks, 3, center=fit_intercept)
+    pre = stats.preconditioner(alpha)
     prior = np.bincount(y, weights=w, minlength=3)
     np.testing.assert_allclose(pre.prior, prior, rtol=1e-14)
     np.testing.assert_allclose(class_priors(blocks, 3), prior, rtol=1e-14)
@@ -87,7 +86,7 @@ def test_constant_column_without_penalty_gets_unit_scale():
     X = np.column_stack([np.ones(50), np.arange(50.0)])
     y = np.arange(50) % 2
     blocks = RowBlocks(X, y, np.full(50, 1 / 50), n_classes=2, n_threads=1)
-    pre = Preconditioner.from_blocks(blocks, 2, alpha=0.0, fit_intercept=True)
+    pre = DataStatistics.from_blocks(blocks, 2, center=True).preconditioner(0.0)
     np.testing.assert_array_equal(pre.D[:, 0], 1.0)  # zero variance: D would be 0
     assert np.all(pre.D[:, 1] > 1.0)
 

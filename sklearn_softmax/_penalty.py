@@ -1,0 +1,119 @@
+"""The penalty ``(C, l1_ratio)``: one value that owns every rule that depends on it.
+
+With row weights summing to ``S`` (docs/user_guide/objective.rst)::
+
+    penalty(W) = (1 - r) ||W||_F^2 / (2 C S) + r ||W||_1 / (C S),   r = l1_ratio.
+
+The rules, each stated once here and used by both estimators and the path:
+``C = inf`` is no penalty at all (the L1 part goes with it); an L1 part makes
+the objective non-smooth, so it is solved by L-BFGS-B over the split variables
+(``_l1``), never by Newton-CG; and it fixes the softmax's gauge itself, so the
+reported coefficients are not re-centred (centring would move exact zeros).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._l1 import L1Split
+from ._objective import SoftmaxObjective
+from ._solver import choose_solver
+
+__all__ = ["Penalty"]
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """The elastic-net penalty of one fit: inverse strength ``C``, L1 share.
+
+    Parameters
+    ----------
+    C : float
+        Inverse regularisation strength in ``(0, inf]``; ``np.inf`` is no
+        penalty, whatever ``l1_ratio`` is.
+    l1_ratio : float in [0, 1], default=0.0
+        Share of the L1 part.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Penalty(2.0, 0.5).strengths(total=4.0)
+    (0.0625, 0.0625)
+    >>> Penalty(np.inf, 0.5).has_l1, Penalty(1.0, 0.5).centred
+    (False, False)
+    """
+
+    C: float
+    l1_ratio: float = 0.0
+
+    @property
+    def l1_part(self):
+        """The L1 share in force: ``l1_ratio``, or 0 where ``C`` is infinite."""
+        return self.l1_ratio if np.isfinite(self.C) else 0.0
+
+    @property
+    def has_l1(self):
+        """Whether the objective has an L1 term (non-smooth)."""
+        return self.l1_part > 0
+
+    @property
+    def centred(self):
+        """Whether the reported coefficients are centred (``sum_k W_k = 0``).
+
+        Without an L1 part the optimum is centred by the L2 term (or, at
+        ``C = inf``, chosen so); with one, the L1 term fixes the gauge and the
+        solution is reported as solved.
+        """
+        return not self.has_l1
+
+    def strengths(self, total):
+        """``(alpha, l1)``: the L2 and L1 weights per unit of row weight,
+        ``(1 - r) / (C S)`` and ``r / (C S)`` with ``S = total``."""
+        r = self.l1_part
+        return (1.0 - r) / (self.C * total), r / (self.C * total)
+
+    def check_solver(self, solver):
+        """Raise ValueError if ``solver`` cannot minimise this penalty."""
+        if solver == "newton-cg" and self.has_l1:
+            raise ValueError(
+                "solver='newton-cg' needs a smooth objective; l1_ratio="
+                f"{self.l1_ratio:g} adds an L1 penalty (at C={self.C:g}). Use "
+                "solver='lbfgs' or 'auto' (L-BFGS-B with bounds)."
+            )
+
+    def solver(self, requested, work):
+        """The minimiser for ``requested`` ("auto", "lbfgs", "newton-cg").
+
+        With an L1 part: L-BFGS-B on the split (Newton-CG raises); otherwise
+        :func:`~sklearn_softmax._solver.choose_solver` on ``work``, the
+        multiply-adds of one evaluation.
+        """
+        self.check_solver(requested)
+        return "lbfgs" if self.has_l1 else choose_solver(requested, work)
+
+    def objective(self, blocks, statistics, *, total, dtype):
+        """The objective the solver minimises for this penalty.
+
+        Parameters
+        ----------
+        blocks : Blocks
+            Prepared, laid-out row blocks (weights summing to one).
+        statistics : DataStatistics
+            The data statistics behind the preconditioner (the same for every
+            penalty of a path).
+        total : float
+            ``S``, the row weights' sum before normalisation.
+        dtype : dtype
+            ``X``'s dtype.
+
+        Returns
+        -------
+        Objective
+            A :class:`~sklearn_softmax._objective.SoftmaxObjective`, wrapped in
+            :class:`~sklearn_softmax._l1.L1Split` when there is an L1 part.
+        """
+        alpha, l1 = self.strengths(total)
+        objective = SoftmaxObjective(
+            blocks, statistics.preconditioner(alpha), alpha=alpha, dtype=dtype
+        )
+        return L1Split(objective, l1) if self.has_l1 else objective
