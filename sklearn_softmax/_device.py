@@ -13,11 +13,6 @@ and row weights are moved to the device once.  The fitted ``coef_`` and
 """
 
 import numpy as np
-from sklearn.utils._array_api import (
-    check_same_namespace,
-    get_namespace_and_device,
-    move_to,
-)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -29,7 +24,16 @@ from sklearn.utils.validation import (
 from . import _loss
 from ._blocks import DeviceBlocks, FitInput
 from ._targets import check_target_form, soft_classes
-from ._xp import is_device_array, namespace_of, numpy_dtype, to_device, to_host
+from ._xp import (
+    check_same_namespace,
+    get_namespace_and_device,
+    is_device_array,
+    move_to,
+    namespace_of,
+    numpy_dtype,
+    to_device,
+    to_host,
+)
 
 __all__ = ["finish_fit", "fit_input", "predict"]
 

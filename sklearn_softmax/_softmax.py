@@ -6,7 +6,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
@@ -22,7 +21,7 @@ from ._blocks import FitInput, RowBlocks, input_backend
 from ._objective import full_parameters, reported_parameters, separates
 from ._path import fit_path
 from ._targets import check_target_form, prepare_rows, soft_classes
-from ._xp import to_host
+from ._xp import ARRAY_API_SUPPORTED, check_same_namespace, to_host
 
 __all__ = ["SoftmaxRegression"]
 
@@ -203,7 +202,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         # array-API inputs under array_api_dispatch: see docs/user_guide/array_api
-        tags.array_api_support = True
+        tags.array_api_support = ARRAY_API_SUPPORTED
         return tags
 
     # -- fitting -------------------------------------------------------------
