@@ -10,6 +10,7 @@ probabilities or logits.
 from ._blocks import ARRAY_API, HOST, register_backend
 from ._cv import SoftmaxRegressionCV
 from ._softmax import SoftmaxRegression
+from ._xp import require_array_api
 
 __all__ = ["SoftmaxRegression", "SoftmaxRegressionCV"]
 
@@ -37,6 +38,7 @@ register_backend("dask", _dask_backend)
 
 
 def _array_api_backend():
+    require_array_api()  # an informative error on too old a scikit-learn
     from . import _device
 
     return _device

@@ -13,11 +13,6 @@ and row weights are moved to the device once.  The fitted ``coef_`` and
 """
 
 import numpy as np
-from sklearn.utils._array_api import (
-    check_same_namespace,
-    get_namespace_and_device,
-    move_to,
-)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -31,7 +26,10 @@ from ._blocks import DeviceBlocks, FitInput
 from ._targets import check_target_form, soft_classes
 from ._xp import (
     accumulation_dtype,
+    check_same_namespace,
+    get_namespace_and_device,
     is_device_array,
+    move_to,
     namespace_of,
     numpy_dtype,
     to_device,

@@ -9,7 +9,6 @@ host in ``X``'s precision.
 """
 
 import numpy as np
-from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -22,6 +21,7 @@ from sklearn.utils.validation import (
 from . import _loss
 from ._blocks import FitInput, RowBlocks
 from ._targets import check_target_form, soft_classes
+from ._xp import check_same_namespace
 
 __all__ = ["fit_input", "finish_fit", "in_memory", "parallel_folds", "predict"]
 

@@ -13,7 +13,7 @@ from ._blocks import HOST, input_backend, registered_backend
 from ._objective import full_parameters, reported_parameters
 from ._path import FitOptions, fit_path
 from ._penalty import Penalty
-from ._xp import to_host
+from ._xp import ARRAY_API_SUPPORTED, to_host
 
 __all__ = ["SoftmaxRegression"]
 
@@ -199,7 +199,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         # array-API inputs under array_api_dispatch: see docs/user_guide/array_api
-        tags.array_api_support = True
+        tags.array_api_support = ARRAY_API_SUPPORTED
         return tags
 
     # -- fitting -------------------------------------------------------------

@@ -6,27 +6,100 @@ and on its own device.  The kernel (``_loss``) and the statistics
 (``_precondition``) call :func:`is_host` to keep NumPy on its fast path, and
 the helpers below, built on scikit-learn's ``sklearn.utils._array_api``, to move
 the few numbers that cross between the host and the device.
+
+The one place that knows which scikit-learn has which array-API helper: other
+modules import them from here.  Without them (scikit-learn older than
+:data:`ARRAY_API_MIN_SKLEARN`) NumPy and SciPy inputs work as ever, and an
+array-API input under ``array_api_dispatch`` raises :func:`require_array_api`'s
+ImportError, which names the release needed.
 """
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn import get_config
-from sklearn.externals.array_api_compat import is_array_api_obj
-from sklearn.utils._array_api import (
-    _max_precision_float_dtype,
-    get_namespace_and_device,
-    move_to,
-)
+
+#: The oldest scikit-learn with every ``sklearn.utils._array_api`` helper used
+#: here (``check_same_namespace`` and ``move_to`` are the newest of them).
+ARRAY_API_MIN_SKLEARN = "1.9"
+
+try:
+    from sklearn.utils._array_api import (
+        _max_precision_float_dtype,
+        check_same_namespace,
+        get_namespace_and_device,
+        move_to,
+    )
+except ImportError:  # an older scikit-learn: NumPy and SciPy inputs only
+    ARRAY_API_SUPPORTED = False
+else:
+    ARRAY_API_SUPPORTED = True
+
+try:  # vendored from scikit-learn 1.7 on
+    from sklearn.externals.array_api_compat import is_array_api_obj
+except ImportError:
+    try:  # scikit-learn 1.6's array_api_dispatch needs the package itself
+        from array_api_compat import is_array_api_obj
+    except ImportError:  # then array_api_dispatch cannot be turned on at all
+
+        def is_array_api_obj(obj):
+            return False
+
 
 __all__ = [
+    "ARRAY_API_MIN_SKLEARN",
+    "ARRAY_API_SUPPORTED",
     "accumulation_dtype",
+    "check_same_namespace",
+    "get_namespace_and_device",
     "is_device_array",
     "is_host",
+    "move_to",
     "namespace_of",
     "numpy_dtype",
+    "require_array_api",
     "to_device",
     "to_host",
 ]
+
+
+def require_array_api():
+    """Raise an informative ImportError unless array-API inputs are supported.
+
+    Raises
+    ------
+    ImportError
+        If the installed scikit-learn is older than
+        :data:`ARRAY_API_MIN_SKLEARN`.
+
+    Examples
+    --------
+    >>> require_array_api() if ARRAY_API_SUPPORTED else None
+    """
+    if not ARRAY_API_SUPPORTED:
+        raise ImportError(
+            "sklearn_softmax fits and predicts on array-API inputs (under "
+            "sklearn.set_config(array_api_dispatch=True)) with scikit-learn >= "
+            f"{ARRAY_API_MIN_SKLEARN}; scikit-learn {sklearn.__version__} is "
+            "installed. Upgrade scikit-learn, or pass NumPy arrays."
+        )
+
+
+if not ARRAY_API_SUPPORTED:
+    # Stand-ins: NumPy inputs never reach them, array-API inputs get the error.
+
+    def check_same_namespace(X, estimator, *, attribute, method):
+        if is_device_array(X):
+            require_array_api()
+
+    def _max_precision_float_dtype(xp, device):
+        require_array_api()
+
+    def get_namespace_and_device(*arrays):
+        require_array_api()
+
+    def move_to(*arrays, xp, device):
+        require_array_api()
 
 
 def is_host(X):

@@ -3,7 +3,21 @@
 import tracemalloc
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
+import sklearn
+
+# (major, minor) of the installed scikit-learn; the minimum-versions job of
+# .ci/run runs this suite on the oldest release pyproject.toml allows
+SKLEARN_VERSION = tuple(int(v) for v in sklearn.__version__.split(".")[:2])
+
+
+def needs_sklearn(version, what):
+    """Skip mark for a test of ``what``, which needs scikit-learn >= ``version``."""
+    wanted = tuple(int(v) for v in version.split("."))
+    return pytest.mark.skipif(
+        SKLEARN_VERSION < wanted, reason=f"{what} needs scikit-learn >= {version}"
+    )
 
 
 def sparse_matrix(n=400, d=60, density=0.1, fmt="csr", seed=0):

@@ -17,8 +17,14 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils._array_api import get_namespace
 
 from sklearn_softmax import SoftmaxRegression, SoftmaxRegressionCV
+from sklearn_softmax._xp import ARRAY_API_MIN_SKLEARN, ARRAY_API_SUPPORTED
 from sklearn_softmax.metrics import cross_entropy, kl_divergence
 
+if not ARRAY_API_SUPPORTED:
+    pytest.skip(
+        f"array-API dispatch needs scikit-learn >= {ARRAY_API_MIN_SKLEARN}",
+        allow_module_level=True,
+    )
 pytest.importorskip("array_api_strict")
 
 NAMESPACES = [

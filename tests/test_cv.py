@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
+from _helpers import needs_sklearn
 from _oracle import objective
 from sklearn.datasets import (
     load_breast_cancer,
@@ -43,6 +44,7 @@ def _split(cv, row, d):
 
 # -- the reference ----------------------------------------------------------------
 @pytest.mark.parametrize("name", list(LOADERS))
+@needs_sklearn("1.8", "the reference LogisticRegressionCV(use_legacy_attributes=)")
 def test_scores_and_C_match_logistic_regression_cv(name):
     X, y = _data(name)
     folds = list(StratifiedKFold(5).split(X, y))

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _helpers import needs_sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils.class_weight import compute_class_weight
 
@@ -103,6 +104,7 @@ def test_class_mass_labels_and_rows():
 # -- class_weight_vector -------------------------------------------------------
 
 
+@needs_sklearn("1.7", "compute_class_weight(sample_weight=)")
 def test_class_weight_vector_none_dict_and_balanced():
     classes = np.array(["a", "b", "c"])
     assert_array_equal(class_weight_vector(None, classes, np.ones(3)), np.ones(3))
