@@ -13,7 +13,7 @@ import numpy as np
 from ._l1 import L1Split
 from ._objective import SoftmaxObjective
 from ._precondition import DataStatistics
-from ._solver import choose_solver, solve
+from ._solver import SolverSettings, choose_solver, solve
 
 __all__ = ["fit_path"]
 
@@ -125,11 +125,16 @@ def fit_path(
         result = solve(
             objective,
             theta0,
-            solver=solver,
-            tol=tol,
-            max_iter=max_iter,
-            n_samples=n_samples,
-            verbose=verbose,
+            SolverSettings(
+                "lbfgs"
+                if objective.bounds is not None
+                else choose_solver(
+                    solver, n_samples * objective.n_features * objective.n_classes
+                ),
+                tol=tol,
+                max_iter=max_iter,
+                verbose=verbose,
+            ),
         )
         if verbose:
             print(

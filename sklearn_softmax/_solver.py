@@ -19,17 +19,17 @@ the diagnosis as data; the estimator words the warning.
 """
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
-from scipy.linalg.blas import daxpy as _axpy
 
+from . import _lbfgs
 from ._blocks import single_threaded_blas
 
 __all__ = [
     "SolveResult",
+    "SolverSettings",
     "choose_solver",
     "conjugate_gradient",
     "default_history",
@@ -151,17 +151,16 @@ def default_history(n_params):
     return 20 if n_params <= 100_000 else 5
 
 
-class _RoundingLevel(Exception):
-    """A float32 line search struggling where the stall rule already holds."""
-
-
 @dataclass
 class _LbfgsMonitor:
-    """The evaluation scipy last made and the stopping rule, checked per iterate.
+    """The stopping rule at each iterate, and the evaluations between them.
 
-    With ``stall_tol``, the last iterate that meets the rule at ``stall_tol``
-    is kept, and a line search from it needing more than
-    :data:`_ROUNDING_SEARCH` evaluations ends the run (:class:`_RoundingLevel`).
+    :meth:`fun` evaluates for the runs; :meth:`at_iterate` checks the rule
+    and returns whether to stop.  With ``stall_tol`` (float32), the last
+    iterate that meets the rule at ``stall_tol`` is kept (``rounding``); from
+    then on a line search asking for more than :data:`_ROUNDING_SEARCH`
+    evaluations is taken as the stall it would end in: :meth:`fun` declines
+    (returns None) and ``rounding_level`` is set.
     """
 
     objective: object
@@ -169,19 +168,22 @@ class _LbfgsMonitor:
     verbose: int = 0
     stall_tol: float = None
     n_iter: int = 0
-    stopped: bool = False
+    stopped: bool = False  # the rule held at an iterate
+    rounding_level: bool = False  # the run ended at the float32 rounding level
     f: float = None
     g: np.ndarray = None
     theta: np.ndarray = None
-    # an evaluation made before scipy's run, handed over when scipy asks for
+    # an evaluation made before the run, handed over when the run asks for
     # the same point (it starts by evaluating theta0: a whole pass over X)
     cached: tuple = None
     rounding: tuple = None  # (theta, f, g) of the last iterate meeting stall_tol
-    searching: int = 0  # evaluations since the last iterate
+    searching: int = 0  # evaluations since the last iterate, or the run's start
 
     def fun(self, theta):
+        """``(f, g)`` at ``theta``, or None once the search is at the rounding level."""
         if self.rounding is not None and self.searching >= _ROUNDING_SEARCH:
-            raise _RoundingLevel
+            self.rounding_level = True
+            return None
         self.searching += 1
         if self.cached is not None and np.array_equal(theta, self.cached[0]):
             _, self.f, self.g = self.cached
@@ -191,117 +193,61 @@ class _LbfgsMonitor:
         self.theta = theta
         return self.f, self.g
 
-    def __call__(self, intermediate_result):
-        # called at each new iterate, whose f and g were the last evaluation
+    def at_iterate(self, theta, f, g):
+        """Count the iterate and check the rule; True: stop (converged)."""
         self.n_iter += 1
         self.searching = 0
-        g = self.objective.optimality(self.theta, self.g)
+        self.theta, self.f, self.g = theta, f, g
+        optimality = self.objective.optimality(theta, g)
         if self.verbose:
-            _progress(self.n_iter, self.f, g, self.objective.n_passes)
-        if _meets_rule(g, self.f, self.tol):
-            self.stopped = True
+            _progress(self.n_iter, f, optimality, self.objective.n_passes)
+        self.stopped = bool(_meets_rule(optimality, f, self.tol))
+        if self.stall_tol is not None and not self.stopped:
+            if _meets_rule(optimality, f, self.stall_tol):
+                self.rounding = (theta.copy(), f, g)
+        return self.stopped
+
+    def stalled_at_rounding_level(self, res):
+        """Whether a run that stopped early (``res``) did so at the rounding level."""
+        if self.stall_tol is not None and _meets_rule(
+            self.objective.optimality(res.x, res.jac), res.fun, self.stall_tol
+        ):
+            self.rounding = (res.x, res.fun, res.jac)
+            self.rounding_level = True
+        return self.rounding_level
+
+
+def _lbfgsb_run(monitor, theta, maxiter, history):
+    """scipy's L-BFGS-B from ``theta``, our rule in its callback.
+
+    scipy lets a callback stop L-BFGS-B only by raising StopIteration (its
+    documented ``callback(intermediate_result)`` API), and ``fun`` can end a
+    line search only by raising: both exceptions stay in this function.
+    Returns scipy's result, or None where the monitor declined an evaluation.
+    """
+
+    class Declined(Exception):
+        """The monitor declined an evaluation inside scipy's line search."""
+
+    def fun(z):
+        value = monitor.fun(z)
+        if value is None:
+            raise Declined
+        return value
+
+    def callback(intermediate_result):
+        # scipy's last evaluation is the new iterate
+        if monitor.at_iterate(monitor.theta, monitor.f, monitor.g):
             raise StopIteration
-        if self.stall_tol is not None and _meets_rule(g, self.f, self.stall_tol):
-            self.rounding = (self.theta.copy(), self.f, self.g)
 
-
-# scipy's line search warns where it returns alpha None (handled by the caller)
-_LINE_SEARCH_WARNINGS = (
-    "The line search algorithm",
-    "Rounding errors prevent the line search",
-)
-
-
-class _Memo:
-    """``fun``'s last value and gradient, for a line search asking for them apart."""
-
-    def __init__(self, fun):
-        self.fun, self.x = fun, None
-
-    def __call__(self, x):
-        if self.x is None or not np.array_equal(x, self.x):
-            self.f, self.g = self.fun(x)
-            self.x = x
-        return self.f, self.g
-
-
-def _two_loop(g, pairs):
-    """L-BFGS direction ``-H g`` from the pairs ``(s, y, 1 / s.y)``, oldest first.
-
-    In-place BLAS updates: at 10^6 parameters every temporary of the
-    gradient's size costs as much as the arithmetic.
-    """
-    q = -g
-    alphas = []
-    for s, y, rho in reversed(pairs):
-        a = rho * (s @ q)
-        alphas.append(a)
-        q = _axpy(y, q, a=-a)
-    s, y, _ = pairs[-1]
-    q *= (s @ y) / (y @ y)  # the initial Hessian's scale (Nocedal & Wright 7.20)
-    for (s, y, rho), a in zip(pairs, reversed(alphas), strict=True):
-        q = _axpy(s, q, a=a - rho * (y @ q))
-    return q
-
-
-def _lbfgs_run(fun, theta, *, callback, maxiter, history):
-    """Unbounded L-BFGS: two-loop recursion, scipy's Wolfe line search.
-
-    Returns what ``scipy.optimize.minimize`` would (``x``, ``fun``, ``jac``,
-    ``message``); ``callback`` is called at each new iterate and may raise
-    StopIteration.  Kept beside L-BFGS-B (which handles the L1 split's
-    bounds) because L-BFGS-B's own routine, at 10^6 parameters, costs about
-    a third of an evaluation per call, two calls per iteration
-    (docs/performance.rst).
-    """
-    memo = _Memo(fun)
-    x = theta
-    f, g = memo(x)
-    pairs = []
-    message = "max_iter reached"
-    for _ in range(maxiter):
-        if pairs:
-            p = _two_loop(g, pairs)
-        else:  # no curvature yet: a unit step along the normalised gradient
-            p = -g / max(np.linalg.norm(g), np.finfo(float).tiny)
-        with warnings.catch_warnings():
-            # a failed search is reported by alpha None and handled below
-            for text in _LINE_SEARCH_WARNINGS:
-                warnings.filterwarnings("ignore", text, RuntimeWarning)
-            alpha, *_ = scipy.optimize.line_search(
-                lambda z: memo(z)[0], lambda z: memo(z)[1], x, p, gfk=g, old_fval=f
-            )
-        if alpha is None:
-            message = "line search failed"
-            break
-        x_new = x + alpha * p
-        f_new, g_new = memo(x_new)
-        s, y = x_new - x, g_new - g
-        sy = s @ y
-        if sy > 1e-10 * (y @ y) ** 0.5 * (s @ s) ** 0.5:  # curvature condition
-            pairs.append((s, y, 1.0 / sy))
-            if len(pairs) > history:
-                pairs.pop(0)
-        x, f, g = x_new, f_new, g_new
-        try:
-            callback(x, f, g)
-        except StopIteration:
-            message = "converged"
-            break
-    return scipy.optimize.OptimizeResult(x=x, fun=f, jac=g, message=message)
-
-
-def _scipy_runner(monitor, bounds, history):
-    """``(theta, maxiter) -> result``: scipy's L-BFGS-B, our rule in its callback."""
-
-    def run(theta, maxiter):
+    try:
         return scipy.optimize.minimize(
-            monitor.fun,
+            fun,
             theta,
             jac=True,
             method="L-BFGS-B",
-            bounds=bounds,
-            callback=monitor,
+            bounds=monitor.objective.bounds,
+            callback=callback,
             options={
                 "maxiter": maxiter,
                 "maxfun": 2 * maxiter + 20,
@@ -310,23 +256,44 @@ def _scipy_runner(monitor, bounds, history):
                 "maxcor": history,
             },
         )
+    except Declined:
+        return None
 
-    return run
+
+def _run(monitor, theta, maxiter, history):
+    """One L-BFGS run: ours without bounds, scipy's L-BFGS-B with them."""
+    monitor.searching = 0
+    if monitor.objective.bounds is not None:
+        return _lbfgsb_run(monitor, theta, maxiter, history)
+    return _lbfgs.lbfgs_run(
+        monitor.fun,
+        theta,
+        at_iterate=monitor.at_iterate,
+        maxiter=maxiter,
+        history=history,
+    )
 
 
-def _own_runner(monitor, history):
-    """``(theta, maxiter) -> result``: :func:`_lbfgs_run` with the monitor."""
+def _restarted_runs(monitor, theta, f, max_iter, restarts, history):
+    """L-BFGS runs from ``theta`` (objective ``f``), restarted after stalls.
 
-    def at_iterate(x, f, g):
-        monitor.theta, monitor.f, monitor.g = x, f, g
-        monitor(None)
-
-    def run(theta, maxiter):
-        return _lbfgs_run(
-            monitor.fun, theta, callback=at_iterate, maxiter=maxiter, history=history
-        )
-
-    return run
+    Near the rounding level the correction pairs can stop describing the
+    curvature; a fresh run from the same point (canonical form, empty memory,
+    a scaled gradient step first) often gets further.  Returns the last
+    run's result and the number of restarts.
+    """
+    n_restarts = 0
+    while True:
+        res = _run(monitor, theta, max_iter - monitor.n_iter, history)
+        if monitor.rounding_level or monitor.stopped or monitor.n_iter >= max_iter:
+            return res, n_restarts
+        if monitor.stalled_at_rounding_level(res):
+            return res, n_restarts
+        improved = res.fun < f
+        if n_restarts == restarts or (n_restarts > 0 and not improved):
+            return res, n_restarts  # no restart left, or the last one did not help
+        theta, f = monitor.objective.canonical(res.x), res.fun
+        n_restarts += 1
 
 
 def minimize_lbfgs(
@@ -334,23 +301,23 @@ def minimize_lbfgs(
 ):
     """Minimise ``objective`` with L-BFGS until the gradient rule holds.
 
-    Without bounds: :func:`_lbfgs_run` (two-loop recursion, scipy's Wolfe line
-    search); with bounds (the L1 split): scipy's L-BFGS-B.  The rule
-    (``max|grad| <= stop_threshold(tol, f)``) is checked after every
-    iteration; L-BFGS-B's own tests are switched off (``gtol=0``,
-    ``ftol=0``), so it never stops on a small relative decrease with a large
-    gradient.  When a run stops before the rule holds (a line search that found no
-    decrease, or ``maxfun``), L-BFGS restarts from the same point (in its
-    canonical form) with an empty memory, up to twice (20 times with bounds),
-    while that lowers the objective.  With ``stall_tol`` (float32), a stop
-    whose point meets the rule at ``stall_tol`` is convergence at the
-    rounding level: no restart, and the result reports ``tol=stall_tol``.
-    Whatever stops the run, ``converged`` is true only if the rule holds at
-    the returned point.
+    Without bounds: :func:`~sklearn_softmax._lbfgs.lbfgs_run` (two-loop
+    recursion, scipy's Wolfe line search); with bounds (the L1 split):
+    scipy's L-BFGS-B.  The rule (``max|grad| <= stop_threshold(tol, f)``) is
+    checked after every iteration; L-BFGS-B's own tests are switched off
+    (``gtol=0``, ``ftol=0``), so it never stops on a small relative decrease
+    with a large gradient.  When a run stops before the rule holds (a line
+    search that found no decrease, or ``maxfun``), L-BFGS restarts from the
+    same point (in its canonical form) with an empty memory, up to twice (20
+    times with bounds), while that lowers the objective.  With ``stall_tol``
+    (float32), a stop whose point meets the rule at ``stall_tol`` is
+    convergence at the rounding level: no restart, and the result reports
+    ``tol=stall_tol``.  Whatever stops the run, ``converged`` is true only if
+    the rule holds at the returned point.
 
     Parameters
     ----------
-    objective : SoftmaxObjective
+    objective : Objective
     theta0 : ndarray
     tol : float
     max_iter : int
@@ -368,64 +335,28 @@ def minimize_lbfgs(
     monitor = _LbfgsMonitor(objective, tol, verbose, stall_tol)
     if history is None:
         history = default_history(theta0.size)
-    n_restarts = 0
     restarts = _LBFGS_RESTARTS if objective.bounds is None else _BOUNDED_RESTARTS
+    x, message, n_restarts = theta0, "converged at start", 0
     # Both BLAS pools (numpy's and scipy's) at one thread: parallelism comes
     # from our row blocks, and two pools interleaving contend for the cores.
     with single_threaded_blas(), objective.blocks:
-        f0, g0 = monitor.fun(theta0)
-        if _meets_rule(objective.optimality(theta0, g0), f0, tol):
-            return _result(objective, theta0, f0, g0, 0, tol, "converged at start")
-        monitor.cached = (theta0, f0, g0)
-        theta, f = theta0, f0
-        if objective.bounds is None:
-            run = _own_runner(monitor, history)
-        else:
-            run = _scipy_runner(monitor, objective.bounds, history)
-        rounding = False
-        for restart in range(restarts + 1):
-            left = max_iter - monitor.n_iter
-            monitor.searching = 0
-            try:
-                res = run(theta, left)
-            except _RoundingLevel:
-                rounding = True
-                break
-            if monitor.stopped or monitor.n_iter >= max_iter:
-                break
-            if stall_tol is not None and _meets_rule(
-                objective.optimality(res.x, res.jac), res.fun, stall_tol
-            ):
-                monitor.rounding = (res.x, res.fun, res.jac)
-                rounding = True
-                break
-            # Near the rounding level the correction pairs can stop
-            # describing the curvature; a fresh start (a scaled gradient step
-            # first) often gets further.  Give up when it does not help.
-            improved = res.fun < f
-            theta, f = objective.canonical(res.x), res.fun
-            if restart and not improved:
-                break
-            if restart < restarts:
-                n_restarts += 1
-        if rounding:
-            # the rounding level: the rule at stall_tol is what holds
-            x, f, g = monitor.rounding
-            tol, message = stall_tol, "converged (float32 rounding level reached)"
-        elif monitor.stopped:
-            x, f, g, message = res.x, monitor.f, monitor.g, str(res.message)
-        else:  # other stops may return an earlier point (failed line search)
-            x, message = res.x, str(res.message)
-            f, g = objective.loss_grad(x)
+        f, g = monitor.fun(theta0)
+        if not _meets_rule(objective.optimality(theta0, g), f, tol):
+            monitor.cached = (theta0, f, g)
+            res, n_restarts = _restarted_runs(
+                monitor, theta0, f, max_iter, restarts, history
+            )
+            if monitor.rounding_level:
+                # the rule at stall_tol is what holds
+                (x, f, g), tol = monitor.rounding, stall_tol
+                message = "converged (float32 rounding level reached)"
+            elif monitor.stopped:
+                x, f, g, message = res.x, monitor.f, monitor.g, str(res.message)
+            else:  # other stops may return an earlier point (failed line search)
+                x, message = res.x, str(res.message)
+                f, g = objective.loss_grad(x)
     return _result(
-        objective,
-        x,
-        f,
-        g,
-        monitor.n_iter,
-        tol,
-        message,
-        n_restarts=n_restarts,
+        objective, x, f, g, monitor.n_iter, tol, message, n_restarts=n_restarts
     )
 
 
@@ -500,6 +431,64 @@ class _StallMonitor:
         return self.stalled >= _NEWTON_STALLS
 
 
+def _newton_verdict(*, failed, stalled, small, gap_excess, spent):
+    """Why Newton-CG stops here, as ``(converged, message)``; None: take a step.
+
+    ``failed``: the last line search found no decrease; ``stalled``: the
+    :class:`_StallMonitor` gave up; ``small``: the gradient rule holds;
+    ``gap_excess``: where it holds, Newton's objection to it (None: none);
+    ``spent``: ``max_iter`` steps taken.
+    """
+    if failed:
+        return False, "line search failed (rounding level reached)"
+    if stalled:
+        message = f"no progress in {_NEWTON_STALLS} iterations (rounding level reached)"
+        # With the gradient rule met, a gap the line search cannot reduce is
+        # below the objective's rounding (which is eps times the logits, not
+        # times f, when f is tiny): the rule stands.
+        if small:
+            return True, f"converged (Newton's gap check: {message})"
+        return False, message
+    if small and gap_excess is None:
+        return True, "converged"
+    if spent:
+        return False, gap_excess or "max_iter reached"
+    return None
+
+
+def _gap_excess(slope, threshold, f, eps, dtype):
+    """Newton's objection to a gradient that meets the rule, or None.
+
+    Half the Newton decrement ``-g.p / 2`` estimates the gap.  The gradient
+    rule bounds the gap by ``threshold^2 / 2`` only where the curvature is
+    about 1; this also holds where it is tiny.  Below the loss's own rounding
+    no gap can be resolved.  In float32 the gradient's rounding noise,
+    amplified along flat directions, swamps this estimate: the rule alone
+    holds.
+    """
+    gap = -slope / 2
+    allowed = max(threshold**2, 16 * eps * abs(f))
+    if gap <= allowed or dtype == np.float32:
+        return None
+    return (
+        f"the gradient met the rule but Newton's gap estimate {gap:.3g} "
+        f"exceeds {allowed:.3g}"
+    )
+
+
+def _backtrack(loss_grad, theta, f, p, slope, eps):
+    """Armijo backtracking from the full step: ``(step, f, g)``, or None."""
+    step = 1.0
+    for _ in range(50):
+        f_new, g_new = loss_grad(theta + step * p)
+        # allow rounding-level increases: near the optimum the Armijo
+        # decrease is below the objective's own rounding error
+        if f_new <= f + 1e-4 * step * slope + 8 * eps * abs(f):
+            return step, f_new, g_new
+        step *= 0.5
+    return None
+
+
 def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=200):
     """Line-search truncated Newton-CG on exact Hessian-vector products.
 
@@ -517,74 +506,47 @@ def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=20
     theta = theta0.copy()
     # The loss carries the rounding of the data's dtype (float32 exps).
     eps = np.finfo(objective.dtype).eps
-    message = "max_iter reached"
     n_iter = 0
-    converged = stalled = False
+    failed = stalled = False
     with single_threaded_blas(), objective.blocks:
         f, g = objective.loss_grad(theta)
-        monitor = _StallMonitor(eps, np.abs(g).max())
+        stalls = _StallMonitor(eps, np.abs(g).max())
         while True:
             threshold = stop_threshold(tol, f)
             small = np.abs(g).max() <= threshold
-            if (n_iter >= max_iter and not small) or stalled:
-                if stalled:
-                    # With the gradient rule met, a gap the line search cannot
-                    # reduce is below the objective's rounding (which is eps
-                    # times the logits, not times f, when f is tiny): the rule
-                    # stands.
-                    converged = small
-                    message = (
-                        f"no progress in {_NEWTON_STALLS} iterations "
-                        "(rounding level reached)"
-                    )
-                    if small:
-                        message = "converged (Newton's gap check: " + message + ")"
-                break
-            gnorm = np.linalg.norm(g)
-            hessp = None  # free the previous point's probabilities first
-            hessp, diagonal = objective.hessian_at(theta)
-            rtol = 0.1 if small else min(0.5, np.sqrt(gnorm))
-            p = conjugate_gradient(hessp, g, rtol, max_cg, diagonal)
-            slope = g @ p
-            if small:
-                # Half the Newton decrement estimates the gap.  The gradient
-                # rule bounds the gap by threshold^2 / 2 only where the
-                # curvature is about 1; this also holds where it is tiny.
-                # Below the loss's own rounding no gap can be resolved.
-                # In float32 the gradient's rounding noise, amplified along
-                # flat directions, swamps this estimate: the rule alone holds.
-                gap = -slope / 2
-                allowed = max(threshold**2, 16 * eps * abs(f))
-                converged = gap <= allowed or objective.dtype == np.float32
-                message = (
-                    "converged"
-                    if converged
-                    else f"the gradient met the rule but Newton's gap estimate "
-                    f"{gap:.3g} exceeds {allowed:.3g}"
-                )
-                if converged:
-                    break
-            if n_iter >= max_iter:
+            gap_excess = None
+            if not (failed or stalled) and (small or n_iter < max_iter):
+                gnorm = np.linalg.norm(g)
+                hessp = None  # free the previous point's probabilities first
+                hessp, diagonal = objective.hessian_at(theta)
+                rtol = 0.1 if small else min(0.5, np.sqrt(gnorm))
+                p = conjugate_gradient(hessp, g, rtol, max_cg, diagonal)
+                slope = g @ p
+                if small:
+                    gap_excess = _gap_excess(slope, threshold, f, eps, objective.dtype)
+            verdict = _newton_verdict(
+                failed=failed,
+                stalled=stalled,
+                small=small,
+                gap_excess=gap_excess,
+                spent=n_iter >= max_iter,
+            )
+            if verdict is not None:
                 break
             if slope >= 0:
                 p, slope = -g, -(gnorm**2)
-            step = 1.0
-            for _ in range(50):
-                f_new, g_new = objective.loss_grad(theta + step * p)
-                # allow rounding-level increases: near the optimum the Armijo
-                # decrease is below the objective's own rounding error
-                if f_new <= f + 1e-4 * step * slope + 8 * eps * abs(f):
-                    break
-                step *= 0.5
-            else:
-                message = "line search failed (rounding level reached)"
-                break
+            step = _backtrack(objective.loss_grad, theta, f, p, slope, eps)
+            if step is None:
+                failed = True
+                continue
+            step, f_new, g_new = step
             n_iter += 1
             theta = theta + step * p
-            stalled = monitor.update(f, f_new, np.abs(g_new).max())
+            stalled = stalls.update(f, f_new, np.abs(g_new).max())
             f, g = f_new, g_new
             if verbose:
                 _progress(n_iter, f, g, objective.n_passes)
+    converged, message = verdict
     return _result(objective, theta, f, g, n_iter, tol, message, converged)
 
 
@@ -618,41 +580,79 @@ def effective_tol(tol, dtype):
     return tol
 
 
-def solve(objective, theta0, *, solver, tol, max_iter, n_samples, verbose=0):
-    """Minimise ``objective`` from ``theta0`` with the chosen solver.
+@dataclass(frozen=True)
+class SolverSettings:
+    """How :func:`solve` minimises: the solver, already chosen, and its budget.
 
     Parameters
     ----------
-    objective : SoftmaxObjective
-    theta0 : ndarray
-    solver : {"auto", "lbfgs", "newton-cg"}
-        See :func:`choose_solver`.
+    solver : {"lbfgs", "newton-cg"}
+        Concrete: callers resolve "auto" first (:func:`choose_solver`).
     tol : float
         Before the float32 floor (:func:`effective_tol`).
     max_iter : int
-    n_samples : int
-        Rows of the data (to judge the cost of an evaluation).
+        Iterations at most.
     verbose : int, default=0
+        > 0 prints the objective and the gradient's max-norm every iteration.
+
+    Examples
+    --------
+    >>> SolverSettings(choose_solver("auto", 1e6), tol=1e-6, max_iter=100)
+    SolverSettings(solver='newton-cg', tol=1e-06, max_iter=100, verbose=0)
+    """
+
+    solver: str
+    tol: float
+    max_iter: int
+    verbose: int = 0
+
+    def __post_init__(self):
+        if self.solver not in ("lbfgs", "newton-cg"):
+            raise ValueError(
+                f"solver must be 'lbfgs' or 'newton-cg', got {self.solver!r}."
+            )
+
+
+def solve(objective, theta0, settings):
+    """Minimise ``objective`` from ``theta0`` as ``settings`` say.
+
+    Parameters
+    ----------
+    objective : Objective
+        A :class:`~sklearn_softmax._objective.SmoothObjective` for Newton-CG.
+    theta0 : ndarray
+        The start.
+    settings : SolverSettings
+        The solver, ``tol``, ``max_iter`` and ``verbose``.
 
     Returns
     -------
     SolveResult
         With ``solver``, the ``tol`` applied and, if not converged, the
         ``reason``.
+
+    Raises
+    ------
+    ValueError
+        For Newton-CG on an objective with bounds (only L-BFGS-B handles them).
     """
-    K, d = objective.n_classes, objective.n_features
-    if objective.bounds is not None:  # only L-BFGS-B handles bounds
-        if solver == "newton-cg":
-            raise ValueError("solver='newton-cg' cannot handle bounds.")
-        solver = "lbfgs"
-    solver = choose_solver(solver, n_samples * d * K)
-    tol = effective_tol(tol, objective.dtype)
-    options = {}
-    if solver == "lbfgs" and np.dtype(objective.dtype) == np.float32:
-        options["stall_tol"] = max(tol, _FLOAT32_LBFGS_STALL_TOL)
-    minimize = minimize_newton_cg if solver == "newton-cg" else minimize_lbfgs
+    solver, max_iter = settings.solver, settings.max_iter
+    if solver == "newton-cg" and objective.bounds is not None:
+        raise ValueError("solver='newton-cg' cannot handle bounds.")
+    tol = effective_tol(settings.tol, objective.dtype)
+    if solver == "newton-cg":
+        minimize, options = minimize_newton_cg, {}
+    else:
+        minimize, options = minimize_lbfgs, {}
+        if np.dtype(objective.dtype) == np.float32:
+            options["stall_tol"] = max(tol, _FLOAT32_LBFGS_STALL_TOL)
     result = minimize(
-        objective, theta0, tol=tol, max_iter=max_iter, verbose=verbose, **options
+        objective,
+        theta0,
+        tol=tol,
+        max_iter=max_iter,
+        verbose=settings.verbose,
+        **options,
     )
     result.solver = solver
     if not result.converged:
