@@ -1,17 +1,18 @@
-"""Our own unbounded L-BFGS: the two-loop recursion on scipy's Wolfe line search.
+"""L-BFGS runs: our own two-loop recursion without bounds, scipy's L-BFGS-B with.
 
-Why not scipy's L-BFGS-B everywhere: at 10^6 unbounded parameters its own
-routine and its wrapper's copies cost a large share of an evaluation on every
-iteration, where the two-loop recursion below (in-place BLAS updates) costs a
-few vector operations per stored pair and takes the same iterations
+Why our own: at 10^6 unbounded parameters L-BFGS-B's own routine and its
+wrapper's copies cost a large share of an evaluation on every iteration,
+where the two-loop recursion below (in-place BLAS updates) costs a few
+vector operations per stored pair and takes the same iterations
 (docs/performance.rst has the measurements).  So without bounds
 ``_solver.minimize_lbfgs`` runs :func:`lbfgs_run` on
-``scipy.optimize.line_search``; L-BFGS-B stays for the bounded L1 split
-(``_l1``).
+``scipy.optimize.line_search``; L-BFGS-B (:func:`lbfgsb_run`) stays for the
+bounded L1 split (``_l1``).
 
-No exception carries control here: the callback at each iterate returns
-whether to stop, and ``fun`` returns None to decline an evaluation, which
-ends the run at the last iterate.
+Both runs have one interface, and no exception carries control through it:
+``at_iterate`` returns whether to stop, and ``fun`` returns None to decline
+an evaluation, which ends the run at the last iterate.  Only
+:func:`lbfgsb_run` raises, inside, because scipy offers no other way.
 """
 
 import warnings
@@ -20,7 +21,7 @@ import numpy as np
 import scipy.optimize
 from scipy.linalg.blas import daxpy as _axpy
 
-__all__ = ["lbfgs_run"]
+__all__ = ["default_history", "lbfgs_run", "lbfgsb_run", "run"]
 
 # scipy's line search warns where it returns alpha None (handled by the caller)
 _LINE_SEARCH_WARNINGS = (
@@ -29,12 +30,28 @@ _LINE_SEARCH_WARNINGS = (
 )
 
 
+def default_history(n_params):
+    """L-BFGS pairs kept, by problem size: 40 up to 10^4 parameters, 20 up to
+    10^5, 5 above (where their memory and L-BFGS-B's own O(history * params)
+    work per iteration dominate; docs/performance.rst has the measurements).
+
+    Examples
+    --------
+    >>> default_history(5_000), default_history(50_000), default_history(10**6)
+    (40, 20, 5)
+    """
+    if n_params <= 10_000:
+        return 40
+    return 20 if n_params <= 100_000 else 5
+
+
 class _Memo:
     """``fun``'s last value and gradient, for a line search asking for them apart.
 
     Once ``fun`` declines (returns None) it is not called again, and the line
-    search gets ``-inf`` with a zero gradient: a step that meets both Wolfe
-    conditions, so scipy's search ends without another evaluation.  The run
+    search gets ``-inf`` with a zero gradient: along a descent direction a
+    step that meets both Wolfe conditions, so scipy's search ends without
+    another evaluation (along any other, it fails without one).  The run
     reads :attr:`declined` after each search.
     """
 
@@ -146,3 +163,64 @@ def lbfgs_run(fun, theta, *, at_iterate, maxiter, history):
             message = "converged"
             break
     return scipy.optimize.OptimizeResult(x=x, fun=f, jac=g, message=message)
+
+
+def lbfgsb_run(fun, theta, *, at_iterate, maxiter, history, bounds):
+    """scipy's L-BFGS-B within ``bounds``, with :func:`lbfgs_run`'s interface.
+
+    Its own tests are switched off (``gtol=0``, ``ftol=0``): only
+    ``at_iterate`` decides that the point is good enough; ``maxfun`` is
+    ``2 * maxiter + 20``.  ``bounds`` is a ``scipy.optimize.Bounds``; the
+    other parameters and the result are as for :func:`lbfgs_run`.
+    """
+
+    # The scipy boundary: its callback(intermediate_result) API stops L-BFGS-B
+    # only on StopIteration, and nothing but an exception ends its line search
+    # from inside fun.  Both stay in this function.
+    class Declined(Exception):
+        """``fun`` declined an evaluation inside scipy's line search."""
+
+    points = {}
+
+    def evaluate(x):
+        value = fun(x)
+        if value is None:
+            raise Declined
+        points["last"] = (x, *value)
+        points.setdefault("iterate", points["last"])  # the start, so far
+        return value
+
+    def callback(intermediate_result):
+        points["iterate"] = points["last"]  # scipy's last evaluation
+        if at_iterate(*points["iterate"]):
+            raise StopIteration
+
+    try:
+        return scipy.optimize.minimize(
+            evaluate,
+            theta,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            callback=callback,
+            options={
+                "maxiter": maxiter,
+                "maxfun": 2 * maxiter + 20,
+                "gtol": 0.0,
+                "ftol": 0.0,
+                "maxcor": history,
+            },
+        )
+    except Declined:
+        x, f, g = points["iterate"]
+        return scipy.optimize.OptimizeResult(
+            x=x, fun=f, jac=g, message="evaluation declined"
+        )
+
+
+def run(fun, theta, *, at_iterate, maxiter, history, bounds=None):
+    """One L-BFGS run: :func:`lbfgs_run` without ``bounds``, else :func:`lbfgsb_run`."""
+    options = dict(at_iterate=at_iterate, maxiter=maxiter, history=history)
+    if bounds is None:
+        return lbfgs_run(fun, theta, **options)
+    return lbfgsb_run(fun, theta, bounds=bounds, **options)

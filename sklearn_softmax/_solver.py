@@ -1,31 +1,27 @@
-"""Minimisers: L-BFGS (own, or scipy's L-BFGS-B with bounds) and a truncated
-Newton-CG, one stopping rule.
+"""Minimisers: L-BFGS and a truncated Newton-CG, one stopping rule, the choice.
 
-Nothing else in the package knows ``scipy.optimize``.  The minimisers see an
-objective only through ``loss_grad(theta)``, ``optimality(theta, grad)`` (the
-gradient, or the KKT residual of a non-smooth penalty), ``bounds`` (None, or
-L-BFGS-B's bounds), ``hessian_at(theta)`` (Newton-CG), ``unpack(theta)``,
-``dtype``, ``blocks`` (held open during a solve), ``n_passes`` (passes over
-``X`` so far, reported) and, for :func:`solve`, ``n_classes`` and
-``n_features``.
+The loops live below: ``_lbfgs`` (our unbounded L-BFGS, and scipy's L-BFGS-B
+for bounds: the only calls of ``scipy.optimize``'s minimisers; ``_l1`` takes
+its ``Bounds`` from there too) and ``_newton``.  Here the rule is applied and
+the results are packaged.  The minimisers see an objective only through
+``_objective.Objective`` (``SmoothObjective`` for Newton-CG).
 
-Convergence means ``max |optimality| <= tol * min(1, sqrt(f))`` in the solver's
-(preconditioned) coordinates: a gradient in units of standardised features,
-independent of how the columns of ``X`` are scaled.  Near the optimum the gap is
-about ``|grad|^2 / 2`` over the curvature, so the rule bounds the relative gap
-instead of merely noting that the objective stopped decreasing
-(docs/user_guide/convergence.rst).  :func:`solve` returns the solution and
-the diagnosis as data; the estimator words the warning.
+Convergence means ``max |optimality| <= stop_threshold(tol, f)`` in the
+solver's (preconditioned) coordinates: a gradient in units of standardised
+features, which bounds the relative gap (docs/user_guide/convergence.rst).
+:func:`solve` returns the solution and the diagnosis as data; the estimator
+words the warning.
 """
 
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.optimize
 
-from . import _lbfgs
+from . import _lbfgs, _newton
 from ._blocks import single_threaded_blas
+from ._lbfgs import default_history
+from ._newton import conjugate_gradient
 
 __all__ = [
     "SolveResult",
@@ -61,9 +57,6 @@ _LBFGS_RESTARTS = 2
 # With bounds (the L1 split) a stall is common while the active set settles,
 # and each restart from the canonical point drops stale pairs.
 _BOUNDED_RESTARTS = 20
-
-# Newton-CG gives up after this many steps without measurable progress.
-_NEWTON_STALLS = 5
 
 
 @dataclass
@@ -130,25 +123,8 @@ def _result(objective, theta, f, g, n_iter, tol, message, converged=True, **extr
 
 
 def _progress(n_iter, f, g, n_passes):
-    print(
-        f"iter {n_iter:5d}   loss {f:.12g}   |grad| {np.abs(g).max():.3e}"
-        f"   passes {n_passes}"
-    )
-
-
-def default_history(n_params):
-    """L-BFGS pairs kept, by problem size: 40 up to 10^4 parameters, 20 up to
-    10^5, 5 above (where their memory and L-BFGS-B's own O(history * params)
-    work per iteration dominate; docs/performance.rst has the measurements).
-
-    Examples
-    --------
-    >>> default_history(5_000), default_history(50_000), default_history(10**6)
-    (40, 20, 5)
-    """
-    if n_params <= 10_000:
-        return 40
-    return 20 if n_params <= 100_000 else 5
+    gmax = np.abs(g).max()
+    print(f"iter {n_iter:5d}   loss {f:.12g}   |grad| {gmax:.3e}   passes {n_passes}")
 
 
 @dataclass
@@ -170,9 +146,8 @@ class _LbfgsMonitor:
     n_iter: int = 0
     stopped: bool = False  # the rule held at an iterate
     rounding_level: bool = False  # the run ended at the float32 rounding level
-    f: float = None
+    f: float = None  # the objective and gradient at the last iterate
     g: np.ndarray = None
-    theta: np.ndarray = None
     # an evaluation made before the run, handed over when the run asks for
     # the same point (it starts by evaluating theta0: a whole pass over X)
     cached: tuple = None
@@ -185,19 +160,16 @@ class _LbfgsMonitor:
             self.rounding_level = True
             return None
         self.searching += 1
-        if self.cached is not None and np.array_equal(theta, self.cached[0]):
-            _, self.f, self.g = self.cached
-        else:
-            self.f, self.g = self.objective.loss_grad(theta)
-        self.cached = None
-        self.theta = theta
-        return self.f, self.g
+        cached, self.cached = self.cached, None
+        if cached is not None and np.array_equal(theta, cached[0]):
+            return cached[1:]
+        return self.objective.loss_grad(theta)
 
     def at_iterate(self, theta, f, g):
         """Count the iterate and check the rule; True: stop (converged)."""
         self.n_iter += 1
         self.searching = 0
-        self.theta, self.f, self.g = theta, f, g
+        self.f, self.g = f, g
         optimality = self.objective.optimality(theta, g)
         if self.verbose:
             _progress(self.n_iter, f, optimality, self.objective.n_passes)
@@ -217,77 +189,26 @@ class _LbfgsMonitor:
         return self.rounding_level
 
 
-def _lbfgsb_run(monitor, theta, maxiter, history):
-    """scipy's L-BFGS-B from ``theta``, our rule in its callback.
-
-    scipy lets a callback stop L-BFGS-B only by raising StopIteration (its
-    documented ``callback(intermediate_result)`` API), and ``fun`` can end a
-    line search only by raising: both exceptions stay in this function.
-    Returns scipy's result, or None where the monitor declined an evaluation.
-    """
-
-    class Declined(Exception):
-        """The monitor declined an evaluation inside scipy's line search."""
-
-    def fun(z):
-        value = monitor.fun(z)
-        if value is None:
-            raise Declined
-        return value
-
-    def callback(intermediate_result):
-        # scipy's last evaluation is the new iterate
-        if monitor.at_iterate(monitor.theta, monitor.f, monitor.g):
-            raise StopIteration
-
-    try:
-        return scipy.optimize.minimize(
-            fun,
-            theta,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=monitor.objective.bounds,
-            callback=callback,
-            options={
-                "maxiter": maxiter,
-                "maxfun": 2 * maxiter + 20,
-                "gtol": 0.0,
-                "ftol": 0.0,
-                "maxcor": history,
-            },
-        )
-    except Declined:
-        return None
-
-
-def _run(monitor, theta, maxiter, history):
-    """One L-BFGS run: ours without bounds, scipy's L-BFGS-B with them."""
-    monitor.searching = 0
-    if monitor.objective.bounds is not None:
-        return _lbfgsb_run(monitor, theta, maxiter, history)
-    return _lbfgs.lbfgs_run(
-        monitor.fun,
-        theta,
-        at_iterate=monitor.at_iterate,
-        maxiter=maxiter,
-        history=history,
-    )
-
-
 def _restarted_runs(monitor, theta, f, max_iter, restarts, history):
-    """L-BFGS runs from ``theta`` (objective ``f``), restarted after stalls.
+    """L-BFGS runs from ``theta`` (objective ``f``): ``(last result, restarts)``.
 
     Near the rounding level the correction pairs can stop describing the
-    curvature; a fresh run from the same point (canonical form, empty memory,
-    a scaled gradient step first) often gets further.  Returns the last
-    run's result and the number of restarts.
+    curvature: after a stall, a fresh run from the same point (canonical
+    form, empty memory) often gets further.
     """
     n_restarts = 0
     while True:
-        res = _run(monitor, theta, max_iter - monitor.n_iter, history)
-        if monitor.rounding_level or monitor.stopped or monitor.n_iter >= max_iter:
-            return res, n_restarts
-        if monitor.stalled_at_rounding_level(res):
+        monitor.searching = 0
+        res = _lbfgs.run(
+            monitor.fun,
+            theta,
+            at_iterate=monitor.at_iterate,
+            maxiter=max_iter - monitor.n_iter,
+            history=history,
+            bounds=monitor.objective.bounds,
+        )
+        done = monitor.rounding_level or monitor.stopped or monitor.n_iter >= max_iter
+        if done or monitor.stalled_at_rounding_level(res):
             return res, n_restarts
         improved = res.fun < f
         if n_restarts == restarts or (n_restarts > 0 and not improved):
@@ -301,28 +222,23 @@ def minimize_lbfgs(
 ):
     """Minimise ``objective`` with L-BFGS until the gradient rule holds.
 
-    Without bounds: :func:`~sklearn_softmax._lbfgs.lbfgs_run` (two-loop
-    recursion, scipy's Wolfe line search); with bounds (the L1 split):
-    scipy's L-BFGS-B.  The rule (``max|grad| <= stop_threshold(tol, f)``) is
-    checked after every iteration; L-BFGS-B's own tests are switched off
-    (``gtol=0``, ``ftol=0``), so it never stops on a small relative decrease
-    with a large gradient.  When a run stops before the rule holds (a line
-    search that found no decrease, or ``maxfun``), L-BFGS restarts from the
-    same point (in its canonical form) with an empty memory, up to twice (20
-    times with bounds), while that lowers the objective.  With ``stall_tol``
-    (float32), a stop whose point meets the rule at ``stall_tol`` is
-    convergence at the rounding level: no restart, and the result reports
-    ``tol=stall_tol``.  Whatever stops the run, ``converged`` is true only if
-    the rule holds at the returned point.
+    Our own L-BFGS without bounds, scipy's L-BFGS-B with them (the L1 split;
+    ``_lbfgs``).  The rule (``max|grad| <= stop_threshold(tol, f)``) is
+    checked after every iteration.  When a run stops before the rule holds (a
+    line search that found no decrease, or ``maxfun``), L-BFGS restarts from
+    the same point (in its canonical form) with an empty memory, up to twice
+    (20 times with bounds), while that lowers the objective.  With
+    ``stall_tol`` (float32), a stop whose point meets the rule at
+    ``stall_tol`` is convergence at the rounding level: no restart, and the
+    result reports ``tol=stall_tol``.  Whatever stops the run, ``converged``
+    is true only if the rule holds at the returned point.
 
     Parameters
     ----------
     objective : Objective
     theta0 : ndarray
-    tol : float
-    max_iter : int
-    verbose : int
-        > 0 prints the objective and the gradient's max-norm every iteration.
+    tol, max_iter, verbose
+        As :class:`SolverSettings`.
     history : int, default=None
         L-BFGS memory (pairs kept); default :func:`default_history`.
     stall_tol : float, default=None
@@ -360,193 +276,28 @@ def minimize_lbfgs(
     )
 
 
-def conjugate_gradient(hessp, g, rtol, max_iter, diagonal):
-    """Approximately solve ``H p = -g`` by CG preconditioned with ``diagonal``.
-
-    Truncated: stops at relative residual ``rtol``, after ``max_iter`` steps,
-    or on flat or negative curvature (returning ``-g`` if no step was taken).
-    Solved for the unit vector ``g / |g|`` and scaled back: the system is
-    linear, and a gradient of 1e-160 (features scaled by 1e-150) would
-    otherwise drive the residual norms into denormals.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> H = np.diag([1.0, 10.0])
-    >>> conjugate_gradient(lambda v: H @ v, np.array([1.0, 1.0]), 1e-10, 10,
-    ...                    np.diag(H))
-    array([-1. , -0.1])
-    """
-    gnorm = np.linalg.norm(g)
-    if gnorm == 0:
-        return np.zeros_like(g)
-    g = g / gnorm
-    top = diagonal.max()
-    inv = 1.0 / np.maximum(diagonal, 1e-12 * top) if top > 0 else np.ones_like(g)
-    p = np.zeros_like(g)
-    r = -g
-    z = inv * r
-    d = z.copy()
-    rz = r @ z
-    stop = rtol**2
-    for _ in range(max_iter):
-        Hd = hessp(d)
-        dHd = d @ Hd
-        # Flat or negative curvature: keep what we have.  The coordinates are
-        # scaled to curvature ~1, so 1e-14 is flat to rounding (e.g. the
-        # intercepts' shift-invariant direction, which rounding can excite).
-        if dHd <= 1e-14 * (d @ d):
-            break
-        a = rz / dHd
-        p += a * d
-        r -= a * Hd
-        if r @ r <= stop:
-            break
-        z = inv * r
-        rz_new = r @ z
-        d *= rz_new / rz
-        d += z
-        rz = rz_new
-    return gnorm * (p if p.any() else -g)
-
-
-@dataclass
-class _StallMonitor:
-    """Counts consecutive Newton steps without measurable progress.
-
-    A step is flat when the objective falls by no more than its rounding
-    (``8 eps |f|``) and the gradient's max-norm stays above 0.9 times the best
-    seen (in float32 the gradient keeps improving after the objective's
-    changes fall below its rounding).
-    """
-
-    eps: float
-    best: float
-    stalled: int = 0
-
-    def update(self, f, f_new, gmax):
-        flat = f - f_new <= 8 * self.eps * abs(f) and gmax > 0.9 * self.best
-        self.stalled = self.stalled + 1 if flat else 0
-        self.best = min(self.best, gmax)
-        return self.stalled >= _NEWTON_STALLS
-
-
-def _newton_verdict(*, failed, stalled, small, gap_excess, spent):
-    """Why Newton-CG stops here, as ``(converged, message)``; None: take a step.
-
-    ``failed``: the last line search found no decrease; ``stalled``: the
-    :class:`_StallMonitor` gave up; ``small``: the gradient rule holds;
-    ``gap_excess``: where it holds, Newton's objection to it (None: none);
-    ``spent``: ``max_iter`` steps taken.
-    """
-    if failed:
-        return False, "line search failed (rounding level reached)"
-    if stalled:
-        message = f"no progress in {_NEWTON_STALLS} iterations (rounding level reached)"
-        # With the gradient rule met, a gap the line search cannot reduce is
-        # below the objective's rounding (which is eps times the logits, not
-        # times f, when f is tiny): the rule stands.
-        if small:
-            return True, f"converged (Newton's gap check: {message})"
-        return False, message
-    if small and gap_excess is None:
-        return True, "converged"
-    if spent:
-        return False, gap_excess or "max_iter reached"
-    return None
-
-
-def _gap_excess(slope, threshold, f, eps, dtype):
-    """Newton's objection to a gradient that meets the rule, or None.
-
-    Half the Newton decrement ``-g.p / 2`` estimates the gap.  The gradient
-    rule bounds the gap by ``threshold^2 / 2`` only where the curvature is
-    about 1; this also holds where it is tiny.  Below the loss's own rounding
-    no gap can be resolved.  In float32 the gradient's rounding noise,
-    amplified along flat directions, swamps this estimate: the rule alone
-    holds.
-    """
-    gap = -slope / 2
-    allowed = max(threshold**2, 16 * eps * abs(f))
-    if gap <= allowed or dtype == np.float32:
-        return None
-    return (
-        f"the gradient met the rule but Newton's gap estimate {gap:.3g} "
-        f"exceeds {allowed:.3g}"
-    )
-
-
-def _backtrack(loss_grad, theta, f, p, slope, eps):
-    """Armijo backtracking from the full step: ``(step, f, g)``, or None."""
-    step = 1.0
-    for _ in range(50):
-        f_new, g_new = loss_grad(theta + step * p)
-        # allow rounding-level increases: near the optimum the Armijo
-        # decrease is below the objective's own rounding error
-        if f_new <= f + 1e-4 * step * slope + 8 * eps * abs(f):
-            return step, f_new, g_new
-        step *= 0.5
-    return None
-
-
 def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=200):
-    """Line-search truncated Newton-CG on exact Hessian-vector products.
+    """Minimise ``objective`` by truncated Newton-CG until the rule holds.
 
-    Same stopping rule as :func:`minimize_lbfgs`, plus one check that only
-    Newton can make: half the Newton decrement ``-g.p / 2`` (its estimate of
-    the gap) must be at most ``stop_threshold(tol, f)**2`` (what the gradient
-    rule promises at unit curvature) or the loss's rounding level.  This
-    catches nearly flat optima (weak penalty, nearly separable data), where a
-    small gradient still leaves a large gap.  Each iteration solves the Newton
-    system by conjugate gradients (to a relative residual of
-    ``min(0.5, sqrt(|g|))``, so convergence becomes superlinear), then
-    backtracks from the full step until the Armijo condition holds.  It gives
-    up after five steps without progress (:class:`_StallMonitor`).
+    The rule of :func:`minimize_lbfgs` plus Newton's own check of the gap
+    (the method: :func:`~sklearn_softmax._newton.newton_cg`); ``tol``,
+    ``max_iter``, ``verbose`` as :class:`SolverSettings`, ``max_cg`` the CG
+    steps per Newton step at most.  Returns a :class:`SolveResult`.
     """
-    theta = theta0.copy()
-    # The loss carries the rounding of the data's dtype (float32 exps).
-    eps = np.finfo(objective.dtype).eps
-    n_iter = 0
-    failed = stalled = False
+
+    def report(n_iter, f, g):
+        if verbose:
+            _progress(n_iter, f, g, objective.n_passes)
+
     with single_threaded_blas(), objective.blocks:
-        f, g = objective.loss_grad(theta)
-        stalls = _StallMonitor(eps, np.abs(g).max())
-        while True:
-            threshold = stop_threshold(tol, f)
-            small = np.abs(g).max() <= threshold
-            gap_excess = None
-            if not (failed or stalled) and (small or n_iter < max_iter):
-                gnorm = np.linalg.norm(g)
-                hessp = None  # free the previous point's probabilities first
-                hessp, diagonal = objective.hessian_at(theta)
-                rtol = 0.1 if small else min(0.5, np.sqrt(gnorm))
-                p = conjugate_gradient(hessp, g, rtol, max_cg, diagonal)
-                slope = g @ p
-                if small:
-                    gap_excess = _gap_excess(slope, threshold, f, eps, objective.dtype)
-            verdict = _newton_verdict(
-                failed=failed,
-                stalled=stalled,
-                small=small,
-                gap_excess=gap_excess,
-                spent=n_iter >= max_iter,
-            )
-            if verdict is not None:
-                break
-            if slope >= 0:
-                p, slope = -g, -(gnorm**2)
-            step = _backtrack(objective.loss_grad, theta, f, p, slope, eps)
-            if step is None:
-                failed = True
-                continue
-            step, f_new, g_new = step
-            n_iter += 1
-            theta = theta + step * p
-            stalled = stalls.update(f, f_new, np.abs(g_new).max())
-            f, g = f_new, g_new
-            if verbose:
-                _progress(n_iter, f, g, objective.n_passes)
-    converged, message = verdict
+        theta, f, g, n_iter, converged, message = _newton.newton_cg(
+            objective,
+            theta0,
+            threshold=lambda f: stop_threshold(tol, f),
+            max_iter=max_iter,
+            max_cg=max_cg,
+            report=report,
+        )
     return _result(objective, theta, f, g, n_iter, tol, message, converged)
 
 
@@ -594,11 +345,6 @@ class SolverSettings:
         Iterations at most.
     verbose : int, default=0
         > 0 prints the objective and the gradient's max-norm every iteration.
-
-    Examples
-    --------
-    >>> SolverSettings(choose_solver("auto", 1e6), tol=1e-6, max_iter=100)
-    SolverSettings(solver='newton-cg', tol=1e-06, max_iter=100, verbose=0)
     """
 
     solver: str
@@ -608,9 +354,7 @@ class SolverSettings:
 
     def __post_init__(self):
         if self.solver not in ("lbfgs", "newton-cg"):
-            raise ValueError(
-                f"solver must be 'lbfgs' or 'newton-cg', got {self.solver!r}."
-            )
+            raise ValueError(f"unknown solver {self.solver!r} (resolve 'auto' first)")
 
 
 def solve(objective, theta0, settings):
@@ -636,25 +380,19 @@ def solve(objective, theta0, settings):
     ValueError
         For Newton-CG on an objective with bounds (only L-BFGS-B handles them).
     """
-    solver, max_iter = settings.solver, settings.max_iter
+    solver = settings.solver
     if solver == "newton-cg" and objective.bounds is not None:
         raise ValueError("solver='newton-cg' cannot handle bounds.")
     tol = effective_tol(settings.tol, objective.dtype)
+    budget = dict(tol=tol, max_iter=settings.max_iter, verbose=settings.verbose)
     if solver == "newton-cg":
-        minimize, options = minimize_newton_cg, {}
+        result = minimize_newton_cg(objective, theta0, **budget)
     else:
-        minimize, options = minimize_lbfgs, {}
-        if np.dtype(objective.dtype) == np.float32:
-            options["stall_tol"] = max(tol, _FLOAT32_LBFGS_STALL_TOL)
-    result = minimize(
-        objective,
-        theta0,
-        tol=tol,
-        max_iter=max_iter,
-        verbose=settings.verbose,
-        **options,
-    )
+        float32 = np.dtype(objective.dtype) == np.float32
+        stall_tol = max(tol, _FLOAT32_LBFGS_STALL_TOL) if float32 else None
+        result = minimize_lbfgs(objective, theta0, stall_tol=stall_tol, **budget)
     result.solver = solver
     if not result.converged:
-        result.reason = "max_iter" if result.n_iter >= max_iter else "stalled"
+        stopped_early = result.n_iter < settings.max_iter
+        result.reason = "stalled" if stopped_early else "max_iter"
     return result

@@ -14,7 +14,7 @@ LAYERS = [
     {"_blocks", "metrics"},  # the backend seam; the public metrics
     {"_precondition"},  # statistics and the change of coordinates
     {"_objective", "_l1"},  # the objective over blocks; its L1 wrapper
-    {"_lbfgs"},  # our unbounded L-BFGS
+    {"_lbfgs", "_newton"},  # the minimisers' loops (L-BFGS runs, Newton-CG)
     {"_solver"},  # minimisers
     {"_path"},  # warm-started sequences of fits
     {"_softmax"},  # the estimator

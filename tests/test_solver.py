@@ -8,9 +8,13 @@ import pytest
 import scipy.optimize
 
 from sklearn_softmax import _lbfgs, _solver
+from sklearn_softmax._blocks import RowBlocks
+from sklearn_softmax._l1 import L1Split
+from sklearn_softmax._newton import _StallMonitor
+from sklearn_softmax._objective import Objective, SmoothObjective, SoftmaxObjective
+from sklearn_softmax._precondition import DataStatistics
 from sklearn_softmax._solver import (
     SolverSettings,
-    _StallMonitor,
     choose_solver,
     conjugate_gradient,
     default_history,
@@ -23,7 +27,7 @@ from sklearn_softmax._solver import (
 
 
 class Quadratic:
-    """``f = c + g0.x + x'Hx / 2`` with the interface the minimisers use.
+    """``f = c + g0.x + x'Hx / 2``: a ``SmoothObjective`` (written protocol).
 
     ``c`` defaults to the value that makes the minimum 2 (so that the stopping
     rule's threshold is ``tol`` itself near the optimum).
@@ -61,9 +65,39 @@ class Quadratic:
     def unpack(self, x):
         return x, None
 
+    def pack(self, W, b):
+        return W
+
+    def initial(self):
+        return np.zeros(self.H.shape[0])
+
     def minimum(self):
         x = np.linalg.solve(self.H, -self.g0)
         return x, self.loss_grad(x)[0]
+
+
+def test_the_doubles_and_the_objectives_implement_the_protocols():
+    assert isinstance(Quadratic(np.eye(2), np.ones(2)), SmoothObjective)
+    assert isinstance(Flat(np.eye(2), np.zeros(2)), SmoothObjective)
+    X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0, 1, 1])
+    blocks = RowBlocks.whole(X, y, np.full(3, 1 / 3))
+    with blocks:
+        stats = DataStatistics.from_blocks(blocks, 2, center=True)
+    smooth = SoftmaxObjective(
+        blocks, stats.preconditioner(0.1), alpha=0.1, dtype=np.float64
+    )
+    assert isinstance(smooth, SmoothObjective)
+    split = L1Split(smooth, 0.1)
+    assert isinstance(split, Objective) and not isinstance(split, SmoothObjective)
+
+
+def test_solve_takes_a_resolved_solver_and_no_newton_with_bounds():
+    with pytest.raises(ValueError, match="resolve 'auto'"):
+        SolverSettings("auto", tol=1e-6, max_iter=10)
+    obj = Quadratic(np.eye(2), np.ones(2))
+    obj.bounds = scipy.optimize.Bounds(-np.inf, np.inf)
+    with pytest.raises(ValueError, match="cannot handle bounds"):
+        solve(obj, np.zeros(2), SolverSettings("newton-cg", tol=1e-6, max_iter=10))
 
 
 def _spd(n, cond, seed=0):
