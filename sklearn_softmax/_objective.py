@@ -11,6 +11,8 @@ reporting contract (centred gauge, binary log-odds) and its inverse, and the
 objective value of a fitted model.
 """
 
+from typing import Protocol, runtime_checkable
+
 import numpy as np
 from sklearn.utils.extmath import safe_sparse_dot
 
@@ -18,12 +20,161 @@ from . import _loss
 from ._xp import accumulation_dtype, is_host, namespace_of, to_device
 
 __all__ = [
+    "Objective",
+    "SmoothObjective",
     "SoftmaxObjective",
     "full_parameters",
     "objective_value",
     "reported_parameters",
     "separates",
 ]
+
+
+# -- the interface the minimisers (``_solver``) and the path (``_path``) use ----
+@runtime_checkable
+class Objective(Protocol):
+    """An objective over a flat parameter vector ``theta``, as minimised.
+
+    :class:`SoftmaxObjective` and the L1 wrapper ``_l1.L1Split`` implement it;
+    the minimisers and the regularisation path use nothing else.
+
+    Attributes
+    ----------
+    blocks : Blocks
+        The row blocks: a context manager, held open during a solve.
+    dtype : numpy.dtype
+        The working precision of ``X`` (float32 or float64); it sets the
+        rounding level the stopping rules allow for.
+    bounds : scipy.optimize.Bounds or None
+        Bounds on ``theta``; None where it is free (only L-BFGS-B handles
+        bounds).
+    n_passes : int
+        Passes over ``X`` so far (reported, never used to decide).
+    n_classes : int
+        ``K``, the rows of the model's ``W``.
+    n_features : int
+        ``d``, the columns of the model's ``W``.
+    """
+
+    blocks: object
+    dtype: np.dtype
+    bounds: object
+    n_passes: int
+    n_classes: int
+    n_features: int
+
+    def loss_grad(self, theta):
+        """Evaluate the objective and its gradient: one pass over ``X``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            The point.
+
+        Returns
+        -------
+        f : float
+            The objective.
+        grad : ndarray of shape (n_params,)
+            Its gradient with respect to ``theta``.
+        """
+
+    def optimality(self, theta, grad):
+        """What the stopping rule bounds: the gradient, or a KKT residual.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            The point.
+        grad : ndarray of shape (n_params,)
+            The gradient :meth:`loss_grad` returned at ``theta``.
+
+        Returns
+        -------
+        ndarray
+            Zero exactly at an optimum; its max-norm is compared with the
+            threshold.
+        """
+
+    def canonical(self, theta):
+        """The same model in the form a fresh L-BFGS run should start from.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            The point.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            A point with the same model and an objective no higher.
+        """
+
+    def unpack(self, theta):
+        """Model parameters from ``theta``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            The point.
+
+        Returns
+        -------
+        W : ndarray of shape (n_classes, n_features)
+            Coefficients.
+        b : ndarray of shape (n_classes,) or None
+            Intercepts; None without them.
+        """
+
+    def pack(self, W, b):
+        """``theta`` from model parameters: the inverse of :meth:`unpack`.
+
+        Parameters
+        ----------
+        W : ndarray of shape (n_classes, n_features)
+            Coefficients.
+        b : ndarray of shape (n_classes,) or None
+            Intercepts; None without them.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            The point.
+        """
+
+    def initial(self):
+        """The point a path starts from without a model to warm-start from.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            The point.
+        """
+
+
+@runtime_checkable
+class SmoothObjective(Objective, Protocol):
+    """An :class:`Objective` with Hessian products (what Newton-CG needs).
+
+    :class:`SoftmaxObjective` is one; ``_l1.L1Split`` (bounded, and not
+    twice differentiable in ``theta``) is not.
+    """
+
+    def hessian_at(self, theta):
+        """The Hessian at ``theta``, as products and their diagonal.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            The point.
+
+        Returns
+        -------
+        hessp : callable
+            ``hessp(v)`` applies the Hessian to ``v`` of shape ``(n_params,)``.
+        diagonal : ndarray of shape (n_params,)
+            The Hessian's diagonal (to precondition conjugate gradients).
+        """
 
 
 class SoftmaxObjective:

@@ -14,6 +14,7 @@ LAYERS = [
     {"_blocks", "metrics"},  # the backend seam; the public metrics
     {"_precondition"},  # statistics and the change of coordinates
     {"_objective", "_l1"},  # the objective over blocks; its L1 wrapper
+    {"_lbfgs", "_newton"},  # the minimisers' loops (L-BFGS runs, Newton-CG)
     {"_solver"},  # minimisers
     {"_penalty"},  # (C, l1_ratio) and its rules: objective, solver, gauge
     {"_path"},  # the fit: prepared rows, statistics, one solve per penalty

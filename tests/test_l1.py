@@ -154,8 +154,8 @@ def test_l1_ratio_zero_takes_the_l2_path(monkeypatch):
     seen = {}
     real = _path.solve
 
-    def spy(objective, theta0, *args, **kwargs):
-        result = real(objective, theta0, *args, **kwargs)
+    def spy(objective, theta0, settings):
+        result = real(objective, theta0, settings)
         seen.update(objective=objective, solver=result.solver)
         return result
 

@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from sklearn_softmax import _solver
+from sklearn_softmax import _lbfgs, _solver
+from sklearn_softmax._blocks import RowBlocks
+from sklearn_softmax._l1 import L1Split
+from sklearn_softmax._newton import _StallMonitor
+from sklearn_softmax._objective import Objective, SmoothObjective, SoftmaxObjective
+from sklearn_softmax._precondition import DataStatistics
 from sklearn_softmax._solver import (
-    _StallMonitor,
+    SolverSettings,
     choose_solver,
     conjugate_gradient,
     default_history,
@@ -22,7 +27,7 @@ from sklearn_softmax._solver import (
 
 
 class Quadratic:
-    """``f = c + g0.x + x'Hx / 2`` with the interface the minimisers use.
+    """``f = c + g0.x + x'Hx / 2``: a ``SmoothObjective`` (written protocol).
 
     ``c`` defaults to the value that makes the minimum 2 (so that the stopping
     rule's threshold is ``tol`` itself near the optimum).
@@ -60,9 +65,39 @@ class Quadratic:
     def unpack(self, x):
         return x, None
 
+    def pack(self, W, b):
+        return W
+
+    def initial(self):
+        return np.zeros(self.H.shape[0])
+
     def minimum(self):
         x = np.linalg.solve(self.H, -self.g0)
         return x, self.loss_grad(x)[0]
+
+
+def test_the_doubles_and_the_objectives_implement_the_protocols():
+    assert isinstance(Quadratic(np.eye(2), np.ones(2)), SmoothObjective)
+    assert isinstance(Flat(np.eye(2), np.zeros(2)), SmoothObjective)
+    X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0, 1, 1])
+    blocks = RowBlocks.whole(X, y, np.full(3, 1 / 3))
+    with blocks:
+        stats = DataStatistics.from_blocks(blocks, 2, center=True)
+    smooth = SoftmaxObjective(
+        blocks, stats.preconditioner(0.1), alpha=0.1, dtype=np.float64
+    )
+    assert isinstance(smooth, SmoothObjective)
+    split = L1Split(smooth, 0.1)
+    assert isinstance(split, Objective) and not isinstance(split, SmoothObjective)
+
+
+def test_solve_takes_a_resolved_solver_and_no_newton_with_bounds():
+    with pytest.raises(ValueError, match="resolve 'auto'"):
+        SolverSettings("auto", tol=1e-6, max_iter=10)
+    obj = Quadratic(np.eye(2), np.ones(2))
+    obj.bounds = scipy.optimize.Bounds(-np.inf, np.inf)
+    with pytest.raises(ValueError, match="cannot handle bounds"):
+        solve(obj, np.zeros(2), SolverSettings("newton-cg", tol=1e-6, max_iter=10))
 
 
 def _spd(n, cond, seed=0):
@@ -138,7 +173,7 @@ def test_converged_at_start_takes_no_iteration():
 
 def test_max_iter_is_reported_as_the_reason():
     obj = Quadratic(_spd(50, 1e6), np.random.default_rng(5).normal(size=50))
-    res = solve(obj, np.zeros(50), solver="lbfgs", tol=1e-10, max_iter=3, n_samples=1)
+    res = solve(obj, np.zeros(50), SolverSettings("lbfgs", tol=1e-10, max_iter=3))
     assert not res.converged and res.reason == "max_iter" and res.n_iter == 3
     assert res.grad_max > res.threshold
 
@@ -146,7 +181,7 @@ def test_max_iter_is_reported_as_the_reason():
 # -- L-BFGS restarts and history ---------------------------------------------------
 def test_lbfgs_restarts_after_an_early_stop(monkeypatch):
     calls = []
-    real = _solver._lbfgs_run
+    real = _lbfgs.lbfgs_run
 
     def stopping_early(*args, **kwargs):
         calls.append(dict(kwargs))
@@ -154,7 +189,7 @@ def test_lbfgs_restarts_after_an_early_stop(monkeypatch):
             kwargs["maxiter"] = 2
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_solver, "_lbfgs_run", stopping_early)
+    monkeypatch.setattr(_lbfgs, "lbfgs_run", stopping_early)
     obj = Quadratic(_spd(30, 10.0), np.random.default_rng(6).normal(size=30))
     res = minimize_lbfgs(obj, np.zeros(30), tol=1e-6, max_iter=500)
     assert len(calls) == 2 and res.n_restarts == 1
@@ -170,9 +205,9 @@ def test_lbfgs_gives_up_when_restarts_do_not_help(monkeypatch):
         f, _ = fun(x0)
         return scipy.optimize.OptimizeResult(x=x0, fun=f, message="ABNORMAL")
 
-    monkeypatch.setattr(_solver, "_lbfgs_run", no_progress)
+    monkeypatch.setattr(_lbfgs, "lbfgs_run", no_progress)
     obj = Quadratic(np.eye(4), np.ones(4))
-    res = solve(obj, np.zeros(4), solver="lbfgs", tol=1e-8, max_iter=100, n_samples=1)
+    res = solve(obj, np.zeros(4), SolverSettings("lbfgs", tol=1e-8, max_iter=100))
     assert len(calls) == 2  # one restart, then no decrease: stop
     assert res.n_restarts == 1
     assert not res.converged and res.reason == "stalled"
@@ -190,7 +225,7 @@ def test_two_loop_is_the_inverse_hessian_on_a_quadratic():
         pairs.append((s, y, 1.0 / (s @ y)))
     g = rng.normal(size=4)
     np.testing.assert_allclose(
-        _solver._two_loop(g.copy(), pairs), -np.linalg.solve(H, g), rtol=1e-8
+        _lbfgs._two_loop(g.copy(), pairs), -np.linalg.solve(H, g), rtol=1e-8
     )
 
 
@@ -221,13 +256,13 @@ def test_own_lbfgs_matches_scipy_lbfgsb(cond, tol):
 def test_history_rule(n_params, pairs, monkeypatch):
     assert default_history(n_params) == pairs
     seen = {}
-    real = _solver._lbfgs_run
+    real = _lbfgs.lbfgs_run
 
     def recording(*args, **kwargs):
         seen["maxcor"] = kwargs["history"]
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_solver, "_lbfgs_run", recording)
+    monkeypatch.setattr(_lbfgs, "lbfgs_run", recording)
     obj = Quadratic(np.eye(n_params), np.ones(n_params)) if n_params <= 10 else None
     if obj is None:  # a diagonal quadratic without an (n, n) matrix
         obj = Quadratic(np.eye(1), np.ones(1))
@@ -249,9 +284,9 @@ def test_float32_lbfgs_stall_below_the_rounding_rule_is_convergence(
         g = np.full(x0.shape, gradient)
         return scipy.optimize.OptimizeResult(x=x0, fun=f, jac=g, message="ABNORMAL")
 
-    monkeypatch.setattr(_solver, "_lbfgs_run", stalled)
+    monkeypatch.setattr(_lbfgs, "lbfgs_run", stalled)
     obj = Quadratic(np.eye(4), np.ones(4), dtype=np.float32)
-    res = solve(obj, np.zeros(4), solver="lbfgs", tol=1e-6, max_iter=100, n_samples=1)
+    res = solve(obj, np.zeros(4), SolverSettings("lbfgs", tol=1e-6, max_iter=100))
     assert res.converged is converged
     if converged:
         assert res.tol == 1e-4 and "rounding level" in res.message
@@ -264,19 +299,53 @@ def test_float32_line_search_past_the_rounding_rule_is_cut_short():
     obj = Quadratic(np.eye(3), np.ones(3), dtype=np.float32)
     monitor = _solver._LbfgsMonitor(obj, tol=1e-5, stall_tol=1e-4)
     x = np.full(3, -1.0 + 5e-5)  # gradient 5e-5: the 1e-4 rule holds, 1e-5 not
-    monitor.fun(x)
-    monitor(None)  # an iterate
+    assert not monitor.at_iterate(x, *monitor.fun(x))  # an iterate
     assert monitor.rounding is not None and not monitor.stopped
     for _ in range(_solver._ROUNDING_SEARCH):
         monitor.fun(x + 0.1)  # a line search that keeps trying
-    with pytest.raises(_solver._RoundingLevel):
-        monitor.fun(x + 0.2)
+    assert monitor.fun(x + 0.2) is None and monitor.rounding_level
     # without stall_tol (float64) the search goes on
     monitor = _solver._LbfgsMonitor(obj, tol=1e-5)
-    monitor.fun(x)
-    monitor(None)
+    monitor.at_iterate(x, *monitor.fun(x))
     for _ in range(2 * _solver._ROUNDING_SEARCH):
-        monitor.fun(x + 0.1)
+        assert monitor.fun(x + 0.1) is not None
+    assert not monitor.rounding_level
+
+
+def test_own_lbfgs_ends_where_fun_declines_without_evaluating_again():
+    # the declined evaluation ends scipy's line search at once; the run
+    # returns the last iterate
+    obj = Quadratic(_spd(10, 100.0), np.random.default_rng(11).normal(size=10))
+    calls = []
+
+    def fun(x):
+        calls.append(x)
+        return None if len(calls) == 6 else obj.loss_grad(x)
+
+    iterates = []
+    res = _lbfgs.lbfgs_run(
+        fun,
+        np.zeros(10),
+        at_iterate=lambda x, f, g: iterates.append(x) is not None,
+        maxiter=100,
+        history=5,
+    )
+    assert len(calls) == 6 and obj.evaluations == 5
+    assert res.message == "evaluation declined"
+    np.testing.assert_array_equal(res.x, iterates[-1])
+
+
+def test_own_lbfgs_stops_when_the_callback_says_so():
+    obj = Quadratic(_spd(10, 100.0), np.random.default_rng(12).normal(size=10))
+    seen = []
+    res = _lbfgs.lbfgs_run(
+        obj.loss_grad,
+        np.zeros(10),
+        at_iterate=lambda x, f, g: seen.append(f) or len(seen) == 3,
+        maxiter=100,
+        history=5,
+    )
+    assert len(seen) == 3 and res.message == "converged" and res.fun == seen[-1]
 
 
 # -- Newton-CG ----------------------------------------------------------------------
@@ -292,9 +361,7 @@ class Flat(Quadratic):
 
 def test_newton_stops_after_five_flat_steps():
     obj = Flat(np.eye(5), np.zeros(5))
-    res = solve(
-        obj, np.zeros(5), solver="newton-cg", tol=1e-8, max_iter=100, n_samples=1
-    )
+    res = solve(obj, np.zeros(5), SolverSettings("newton-cg", tol=1e-8, max_iter=100))
     assert res.n_iter == 5
     assert not res.converged and res.reason == "stalled"
     assert "no progress in 5 iterations" in res.message
@@ -306,9 +373,7 @@ def test_newton_stall_below_the_gradient_rule_is_convergence():
     # gap check cannot be resolved, and the rule itself holds.
     obj = Flat(1e-4 * np.eye(5), np.zeros(5))
     obj.gradient = 1e-9
-    res = solve(
-        obj, np.zeros(5), solver="newton-cg", tol=1e-8, max_iter=100, n_samples=1
-    )
+    res = solve(obj, np.zeros(5), SolverSettings("newton-cg", tol=1e-8, max_iter=100))
     assert res.converged and res.reason is None
     assert res.n_iter == 5 and res.message.startswith("converged")
 
@@ -352,6 +417,10 @@ def test_choose_solver_and_float32_floor():
 
 def test_solve_reports_solver_and_applied_tol():
     obj = Quadratic(np.eye(3), np.ones(3), dtype=np.float32)
-    res = solve(obj, np.zeros(3), solver="auto", tol=1e-8, max_iter=10, n_samples=2)
+    res = solve(
+        obj,
+        np.zeros(3),
+        SolverSettings(choose_solver("auto", 2 * 3), tol=1e-8, max_iter=10),
+    )
     assert res.solver == "newton-cg" and res.tol == 1e-5
     assert res.converged and res.reason is None

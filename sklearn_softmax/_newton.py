@@ -1,0 +1,229 @@
+"""Truncated Newton-CG: conjugate gradients on exact Hessian products.
+
+The loop of ``_solver.minimize_newton_cg``, which supplies the stopping
+rule's threshold and packages what the loop returns.  :func:`newton_cg`
+decides why it stops in one place (:func:`_verdict`).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["conjugate_gradient", "newton_cg"]
+
+# Newton-CG gives up after this many steps without measurable progress.
+_NEWTON_STALLS = 5
+
+
+def conjugate_gradient(hessp, g, rtol, max_iter, diagonal):
+    """Approximately solve ``H p = -g`` by CG preconditioned with ``diagonal``.
+
+    Truncated: stops at relative residual ``rtol``, after ``max_iter`` steps,
+    or on flat or negative curvature (returning ``-g`` if no step was taken).
+    Solved for the unit vector ``g / |g|`` and scaled back: the system is
+    linear, and a gradient of 1e-160 (features scaled by 1e-150) would
+    otherwise drive the residual norms into denormals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H = np.diag([1.0, 10.0])
+    >>> conjugate_gradient(lambda v: H @ v, np.array([1.0, 1.0]), 1e-10, 10,
+    ...                    np.diag(H))
+    array([-1. , -0.1])
+    """
+    gnorm = np.linalg.norm(g)
+    if gnorm == 0:
+        return np.zeros_like(g)
+    g = g / gnorm
+    top = diagonal.max()
+    inv = 1.0 / np.maximum(diagonal, 1e-12 * top) if top > 0 else np.ones_like(g)
+    p = np.zeros_like(g)
+    r = -g
+    z = inv * r
+    d = z.copy()
+    rz = r @ z
+    stop = rtol**2
+    for _ in range(max_iter):
+        Hd = hessp(d)
+        dHd = d @ Hd
+        # Flat or negative curvature: keep what we have.  The coordinates are
+        # scaled to curvature ~1, so 1e-14 is flat to rounding (e.g. the
+        # intercepts' shift-invariant direction, which rounding can excite).
+        if dHd <= 1e-14 * (d @ d):
+            break
+        a = rz / dHd
+        p += a * d
+        r -= a * Hd
+        if r @ r <= stop:
+            break
+        z = inv * r
+        rz_new = r @ z
+        d *= rz_new / rz
+        d += z
+        rz = rz_new
+    return gnorm * (p if p.any() else -g)
+
+
+@dataclass
+class _StallMonitor:
+    """Counts consecutive Newton steps without measurable progress.
+
+    A step is flat when the objective falls by no more than its rounding
+    (``8 eps |f|``) and the gradient's max-norm stays above 0.9 times the best
+    seen (in float32 the gradient keeps improving after the objective's
+    changes fall below its rounding).
+    """
+
+    eps: float
+    best: float
+    stalled: int = 0
+
+    def update(self, f, f_new, gmax):
+        flat = f - f_new <= 8 * self.eps * abs(f) and gmax > 0.9 * self.best
+        self.stalled = self.stalled + 1 if flat else 0
+        self.best = min(self.best, gmax)
+        return self.stalled >= _NEWTON_STALLS
+
+
+def _verdict(*, failed, stalled, small, gap_excess, spent):
+    """Why Newton-CG stops here, as ``(converged, message)``; None: take a step.
+
+    ``failed``: the last line search found no decrease; ``stalled``: the
+    :class:`_StallMonitor` gave up; ``small``: the gradient rule holds;
+    ``gap_excess``: where it holds, Newton's objection to it (None: none);
+    ``spent``: ``max_iter`` steps taken.
+    """
+    if failed:
+        return False, "line search failed (rounding level reached)"
+    if stalled:
+        message = f"no progress in {_NEWTON_STALLS} iterations (rounding level reached)"
+        # With the gradient rule met, a gap the line search cannot reduce is
+        # below the objective's rounding (which is eps times the logits, not
+        # times f, when f is tiny): the rule stands.
+        if small:
+            return True, f"converged (Newton's gap check: {message})"
+        return False, message
+    if small and gap_excess is None:
+        return True, "converged"
+    if spent:
+        return False, gap_excess or "max_iter reached"
+    return None
+
+
+def _gap_excess(slope, threshold, f, eps, dtype):
+    """Newton's objection to a gradient that meets the rule, or None.
+
+    Half the Newton decrement ``-g.p / 2`` estimates the gap.  The gradient
+    rule bounds the gap by ``threshold^2 / 2`` only where the curvature is
+    about 1; this also holds where it is tiny.  Below the loss's own rounding
+    no gap can be resolved.  In float32 the gradient's rounding noise,
+    amplified along flat directions, swamps this estimate: the rule alone
+    holds.
+    """
+    gap = -slope / 2
+    allowed = max(threshold**2, 16 * eps * abs(f))
+    if gap <= allowed or dtype == np.float32:
+        return None
+    return (
+        f"the gradient met the rule but Newton's gap estimate {gap:.3g} "
+        f"exceeds {allowed:.3g}"
+    )
+
+
+def _backtrack(loss_grad, theta, f, p, slope, eps):
+    """Armijo backtracking from the full step: ``(step, f, g)``, or None."""
+    step = 1.0
+    for _ in range(50):
+        f_new, g_new = loss_grad(theta + step * p)
+        # allow rounding-level increases: near the optimum the Armijo
+        # decrease is below the objective's own rounding error
+        if f_new <= f + 1e-4 * step * slope + 8 * eps * abs(f):
+            return step, f_new, g_new
+        step *= 0.5
+    return None
+
+
+def newton_cg(objective, theta0, *, threshold, max_iter, max_cg, report):
+    """Line-search truncated Newton-CG on exact Hessian-vector products.
+
+    The gradient rule (``max|grad| <= threshold(f)``), plus one check that
+    only Newton can make: half the Newton decrement ``-g.p / 2`` (its estimate
+    of the gap) must be at most ``threshold(f)**2`` (what the gradient rule
+    promises at unit curvature) or the loss's rounding level.  This catches
+    nearly flat optima (weak penalty, nearly separable data), where a small
+    gradient still leaves a large gap.  Each iteration solves the Newton
+    system by conjugate gradients (to a relative residual of
+    ``min(0.5, sqrt(|g|))``, so convergence becomes superlinear), then
+    backtracks from the full step until the Armijo condition holds.  It gives
+    up after five steps without progress (:class:`_StallMonitor`).
+
+    Parameters
+    ----------
+    objective : SmoothObjective
+        Its blocks already open.
+    theta0 : ndarray
+        The start (not modified).
+    threshold : callable
+        ``threshold(f)``: the gradient rule's bound at objective ``f``.
+    max_iter : int
+        Newton steps at most.
+    max_cg : int
+        Conjugate-gradient steps per Newton step at most.
+    report : callable
+        ``report(n_iter, f, grad)``, called after each step.
+
+    Returns
+    -------
+    theta, f, grad : ndarray, float, ndarray
+        The last point, its objective and gradient.
+    n_iter : int
+        Steps taken.
+    converged : bool
+        Whether the rule and the gap check hold (or the rule holds where no
+        step makes progress).
+    message : str
+        Why it stopped.
+    """
+    theta = theta0.copy()
+    # The loss carries the rounding of the data's dtype (float32 exps).
+    eps = np.finfo(objective.dtype).eps
+    n_iter = 0
+    failed = stalled = False
+    f, g = objective.loss_grad(theta)
+    stalls = _StallMonitor(eps, np.abs(g).max())
+    while True:
+        bound = threshold(f)
+        small = np.abs(g).max() <= bound
+        gap_excess = None
+        if not (failed or stalled) and (small or n_iter < max_iter):
+            gnorm = np.linalg.norm(g)
+            hessp = None  # free the previous point's probabilities first
+            hessp, diagonal = objective.hessian_at(theta)
+            rtol = 0.1 if small else min(0.5, np.sqrt(gnorm))
+            p = conjugate_gradient(hessp, g, rtol, max_cg, diagonal)
+            slope = g @ p
+            if small:
+                gap_excess = _gap_excess(slope, bound, f, eps, objective.dtype)
+        verdict = _verdict(
+            failed=failed,
+            stalled=stalled,
+            small=small,
+            gap_excess=gap_excess,
+            spent=n_iter >= max_iter,
+        )
+        if verdict is not None:
+            break
+        if slope >= 0:
+            p, slope = -g, -(gnorm**2)
+        accepted = _backtrack(objective.loss_grad, theta, f, p, slope, eps)
+        if accepted is None:
+            failed = True
+            continue
+        step, f_new, g_new = accepted
+        n_iter += 1
+        theta = theta + step * p
+        stalled = stalls.update(f, f_new, np.abs(g_new).max())
+        f, g = f_new, g_new
+        report(n_iter, f, g)
+    return theta, f, g, n_iter, *verdict
