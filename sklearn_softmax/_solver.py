@@ -396,4 +396,3 @@ def solve(objective, theta0, settings):
         stopped_early = result.n_iter < settings.max_iter
         result.reason = "stalled" if stopped_early else "max_iter"
     return result
-
