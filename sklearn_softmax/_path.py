@@ -22,8 +22,6 @@ not depend on ``C``: they are computed once per training set.
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numpy as np
-
 from ._objective import separates
 from ._penalty import Penalty
 from ._precondition import DataStatistics
@@ -163,7 +161,7 @@ def fit_path(data, penalties, options, *, start=None):
         # penalises the scale of (W, b): then the point is no optimum
         separated = (
             result.converged
-            and not np.isfinite(penalty.C)
+            and penalty.unpenalised
             and separates(blocks, result.W, result.b)
         )
         points.append(PathPoint(penalty, result, bool(separated)))

@@ -47,9 +47,14 @@ class Penalty:
     l1_ratio: float = 0.0
 
     @property
+    def unpenalised(self):
+        """Whether ``C = inf``: no penalty, so no finite optimum on separable data."""
+        return not np.isfinite(self.C)
+
+    @property
     def l1_part(self):
         """The L1 share in force: ``l1_ratio``, or 0 where ``C`` is infinite."""
-        return self.l1_ratio if np.isfinite(self.C) else 0.0
+        return 0.0 if self.unpenalised else self.l1_ratio
 
     @property
     def has_l1(self):

@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from _helpers import labels_and_weights, objective_on, sparse_matrix
 
 from sklearn_softmax import _blocks
 from sklearn_softmax._blocks import Block, RowBlocks, input_backend, sum_tuples
+from sklearn_softmax._xp import ARRAY_API_MIN_SKLEARN, ARRAY_API_SUPPORTED
 
 
 def test_csr_row_blocks_are_views_one_per_thread_balanced_by_entries():
@@ -116,3 +118,39 @@ def test_input_backend_routes_registered_modules_only(monkeypatch):
     assert input_backend(Fake()) == "the wing"
     assert input_backend(np.zeros(2)) is None
     assert input_backend(sp.csr_matrix((2, 2))) is None
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
+def test_fit_input_rows_take_a_fold_in_the_same_storage(fmt):
+    from sklearn_softmax._blocks import FitInput
+
+    X = np.arange(20.0).reshape(10, 2)
+    X = X if fmt == "dense" else sp.csr_matrix(X).asformat(fmt)
+    y, w = np.arange(10) % 3, np.linspace(1.0, 2.0, 10)
+    data = FitInput(RowBlocks.whole(X, y, w), np.arange(3), 10, 2, X.dtype)
+    rows = np.array([7, 2, 3])
+    fold = data.rows(rows)
+    assert fold.n_samples == 3 and fold.n_features == 2
+    Xf, yf, wf = fold.arrays()
+    assert type(Xf) is type(X)
+    dense = Xf if fmt == "dense" else Xf.toarray()
+    np.testing.assert_array_equal(dense, np.arange(20.0).reshape(10, 2)[rows])
+    np.testing.assert_array_equal(yf, y[rows])
+    np.testing.assert_array_equal(wf, w[rows])
+    assert data.arrays().X is X  # the input itself is untouched
+
+
+def test_device_rows_stay_on_the_device():
+    xps = pytest.importorskip("array_api_strict")
+    if not ARRAY_API_SUPPORTED:
+        pytest.skip(f"array-API dispatch needs scikit-learn >= {ARRAY_API_MIN_SKLEARN}")
+    from sklearn_softmax._blocks import DeviceBlocks, FitInput
+
+    X = xps.asarray(np.arange(20.0).reshape(10, 2))
+    y, w = np.arange(10) % 3, np.ones(10)
+    data = FitInput(DeviceBlocks(X, y, w), np.arange(3), 10, 2, np.dtype("float64"))
+    with sklearn.config_context(array_api_dispatch=True):
+        Xf, yf, wf = data.rows([1, 4]).arrays()
+    assert not isinstance(Xf, np.ndarray)  # array_api_strict's array
+    np.testing.assert_array_equal(np.asarray(Xf), [[2.0, 3.0], [8.0, 9.0]])
+    np.testing.assert_array_equal(yf, [1, 1])
