@@ -96,8 +96,9 @@ def cross_entropy_rows(logp, target):
     if target.ndim == 1:
         onehot = _onehot(target, logp.shape[1], xp, device)
         return -xp.sum(xp.where(onehot, logp, 0.0), axis=1)
-    # 0 * log 0 = 0, also where log p is -inf
-    return -xp.sum(xp.where(target != 0, target * logp, 0.0), axis=1)
+    # 0 * log 0 = 0, also where log p is -inf (masked before the product,
+    # which would otherwise make a NaN and warn)
+    return -xp.sum(target * xp.where(target != 0, logp, 0.0), axis=1)
 
 
 def loss_gradient(X, Wt, b, target, weights):
