@@ -4,10 +4,11 @@ Pure maths, no estimator state and no scikit-learn imports. Every function works
 on one block of rows, so the same code serves the in-memory fit (blocks run on
 threads), the metrics (one block) and the Dask wing (blocks run on workers).
 An array-API block (torch, CuPy, array-api-strict under scikit-learn's
-``array_api_dispatch``) takes the ``_xp_*`` twins, written with the array's
-namespace ``xp``: the same maths on the device, while NumPy keeps its fast path.
-The parameters come in as host NumPy arrays and are moved to the device here;
-results stay on the device (the blocks bring the ``K * d + K`` numbers back).
+``array_api_dispatch``) goes to its twin in ``_xp_kernels``, written with the
+array's namespace ``xp``: the same maths on the device, while NumPy keeps its
+fast path.  The parameters come in as host NumPy arrays and are moved to the
+device there; results stay on the device (the blocks bring the ``K * d + K``
+numbers back).
 
 Notation (docs/user_guide/objective.rst): ``X`` is (n, d) dense or
 scipy-sparse, ``Wt = W.T`` is (d, K), ``b`` is (K,), scores ``Z = X @ Wt + b``
@@ -21,8 +22,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.special
 
+from . import _xp_kernels
 from ._views import dense_chunks, sparse_chunks, transposed, with_data
-from ._xp import accumulation_dtype, is_host, namespace_of, to_device
+from ._xp import is_host
 
 __all__ = [
     "log_softmax",
@@ -55,7 +57,7 @@ def log_softmax(Z):
            [ 0.        ,        -inf]])
     """
     if not is_host(Z):
-        return _xp_log_softmax(Z)
+        return _xp_kernels.log_softmax(Z)
     # z - max(z) can overflow to -inf for logits of opposite sign near 1e308;
     # -inf is the exact answer there (probability 0), so the warning is noise.
     with np.errstate(over="ignore"):
@@ -87,7 +89,7 @@ def cross_entropy_rows(logp, target):
     array([inf])
     """
     if not is_host(logp):
-        return _xp_cross_entropy_rows(logp, target)
+        return _xp_kernels.cross_entropy_rows(logp, target)
     if target.ndim == 1:
         return -logp[np.arange(logp.shape[0]), target]
     # Entries with zero target contribute exactly 0, even where log p = -inf.
@@ -190,7 +192,7 @@ def loss_gradient(X, Wt, b, target, weights):
     2.0
     """
     if not is_host(X):
-        return _xp_loss_gradient(X, Wt, b, target, weights)
+        return _xp_kernels.loss_gradient(X, Wt, b, target, weights)
     Zt = _scores_t(X, Wt, b)
     Zt -= Zt.max(axis=0)
     # CE_i = lse_i - <Y_i, z_i> on the shifted scores (rows of Y sum to 1).
@@ -230,7 +232,7 @@ def softmax_at(X, Wt, b):
     array([[0.25, 0.75]])
     """
     if not is_host(X):
-        return _xp_softmax_at(X, Wt, b)
+        return _xp_kernels.softmax_at(X, Wt, b)
     Zt = _scores_t(X, Wt, b)
     Zt -= Zt.max(axis=0)
     _exp_normalise(Zt)
@@ -268,7 +270,7 @@ def hessp(X, P, weights, Vt, c):
            [-0.25]])
     """
     if not is_host(X):
-        return _xp_hessp(X, P, weights, Vt, c)
+        return _xp_kernels.hessp(X, P, weights, Vt, c)
     Ut = _scores_t(X, Vt, c)
     Pt = P.T
     Ut -= np.einsum("ki,ki->i", Pt, Ut)
@@ -307,7 +309,7 @@ def hessian_diagonal(X, P, weights, mu):
     (array([1., 1.]), array([0.25, 0.25]))
     """
     if not is_host(X):
-        return _xp_hessian_diagonal(X, P, weights, mu)
+        return _xp_kernels.hessian_diagonal(X, P, weights, mu)
     Pt = P.T
     At = Pt * (1.0 - Pt)
     At *= weights.astype(At.dtype, copy=False)
@@ -316,132 +318,3 @@ def hessian_diagonal(X, P, weights, mu):
     db = At.sum(axis=1, dtype=np.float64)
     dW = ax2 - 2.0 * ax * mu + db[:, None] * (mu * mu)
     return np.maximum(dW, 0.0), db
-
-
-# -- array-API twins (one block on a device) --------------------------------------
-# Rows per pass of the device kernels: every (rows, K) or (rows, d) temporary
-# stays near this many elements, so a million-row block on a GPU needs a few
-# hundred MB beyond X rather than several copies of the (n, K) scores.
-_XP_CHUNK_ELEMENTS = 1 << 26
-
-
-def _xp_row_chunks(n, width):
-    """Row ranges ``(a, b)`` covering ``0..n`` in chunks of bounded size."""
-    rows = max(1, _XP_CHUNK_ELEMENTS // max(width, 1))
-    return [(a, min(a + rows, n)) for a in range(0, n, rows)] or [(0, 0)]
-
-
-def _xp_params(X, Wt, b, xp, device):
-    """Host parameters ``Wt`` (d, K) and ``b`` (K,) on X's device, in X's dtype."""
-    return to_device(Wt, xp, device, X.dtype), to_device(b, xp, device, X.dtype)
-
-
-def _xp_scores(X, Wt, b, xp):
-    """Max-shifted scores ``X @ Wt + b`` of a device block (no exp yet)."""
-    Z = X @ Wt
-    if b is not None:
-        Z = Z + b
-    return Z - xp.max(Z, axis=1, keepdims=True)
-
-
-def _xp_log_softmax(Z):
-    xp, _ = namespace_of(Z)
-    Z = Z - xp.max(Z, axis=1, keepdims=True)
-    return Z - xp.log(xp.sum(xp.exp(Z), axis=1, keepdims=True))
-
-
-def _xp_hard_rows(target, n_classes, xp, device):
-    """Boolean one-hot rows of class indices (no ``take_along_axis`` needed)."""
-    return target[:, None] == xp.arange(n_classes, device=device)
-
-
-def _xp_cross_entropy_rows(logp, target):
-    xp, device = namespace_of(logp)
-    if target.ndim == 1:
-        onehot = _xp_hard_rows(target, logp.shape[1], xp, device)
-        return -xp.sum(xp.where(onehot, logp, 0.0), axis=1)
-    # 0 * log 0 = 0, also where log p is -inf
-    return -xp.sum(xp.where(target != 0, target * logp, 0.0), axis=1)
-
-
-def _xp_loss_gradient(X, Wt, b, target, weights):
-    """:func:`loss_gradient` on a device block; results stay on the device.
-
-    Sums run in float64 where the device has it (``accumulation_dtype``), the
-    products in X's dtype, as on the host.
-    """
-    xp, device = namespace_of(X)
-    acc = accumulation_dtype(xp, device)
-    Wt, b = _xp_params(X, Wt, b, xp, device)
-    K = Wt.shape[1]
-    loss = xp.zeros((), dtype=acc, device=device)
-    gW = xp.zeros((K, X.shape[1]), dtype=acc, device=device)
-    gb = xp.zeros((K,), dtype=acc, device=device)
-    for a, c in _xp_row_chunks(X.shape[0], K):
-        Xc = X[a:c, ...]
-        Z = _xp_scores(Xc, Wt, b, xp)
-        if target.ndim == 1:
-            onehot = _xp_hard_rows(target[a:c], K, xp, device)
-            picked = xp.astype(xp.sum(xp.where(onehot, Z, 0.0), axis=1), acc)
-            Y = xp.astype(onehot, Z.dtype)
-        else:
-            Yc = target[a:c, ...]
-            picked = xp.sum(Yc * xp.astype(Z, acc), axis=1)
-            Y = xp.astype(Yc, Z.dtype)
-        E = xp.exp(Z)
-        norm = xp.sum(E, axis=1, keepdims=True)
-        # CE_i = lse_i - <Y_i, z_i> on the shifted scores (rows of Y sum to 1)
-        lse = xp.astype(xp.log(norm[:, 0]), acc)
-        w = weights[a:c]
-        loss = loss + xp.sum(w * (lse - picked))
-        G = (E / norm - Y) * xp.astype(w, Z.dtype)[:, None]
-        gW = gW + xp.astype(G.T @ Xc, acc)
-        gb = gb + xp.sum(G, axis=0, dtype=acc)
-    return loss, gW, gb
-
-
-def _xp_softmax_at(X, Wt, b):
-    xp, device = namespace_of(X)
-    Wt, b = _xp_params(X, Wt, b, xp, device)
-    parts = []
-    for a, c in _xp_row_chunks(X.shape[0], Wt.shape[1]):
-        E = xp.exp(_xp_scores(X[a:c, ...], Wt, b, xp))
-        parts.append(E / xp.sum(E, axis=1, keepdims=True))
-    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
-
-
-def _xp_hessp(X, P, weights, Vt, c):
-    xp, device = namespace_of(X)
-    acc = accumulation_dtype(xp, device)
-    Vt, c = _xp_params(X, Vt, c, xp, device)
-    K = Vt.shape[1]
-    hW = xp.zeros((K, X.shape[1]), dtype=acc, device=device)
-    hb = xp.zeros((K,), dtype=acc, device=device)
-    for a, e in _xp_row_chunks(X.shape[0], K):
-        Xc, Pc = X[a:e, ...], P[a:e, ...]
-        U = Xc @ Vt
-        if c is not None:
-            U = U + c
-        U = U - xp.sum(Pc * U, axis=1, keepdims=True)
-        U = U * Pc * xp.astype(weights[a:e], U.dtype)[:, None]
-        hW = hW + xp.astype(U.T @ Xc, acc)
-        hb = hb + xp.sum(U, axis=0, dtype=acc)
-    return hW, hb
-
-
-def _xp_hessian_diagonal(X, P, weights, mu):
-    xp, device = namespace_of(X)
-    acc = accumulation_dtype(xp, device)
-    K, d = P.shape[1], X.shape[1]
-    ax2 = xp.zeros((K, d), dtype=acc, device=device)
-    ax = xp.zeros((K, d), dtype=acc, device=device)
-    db = xp.zeros((K,), dtype=acc, device=device)
-    for a, e in _xp_row_chunks(X.shape[0], max(K, d)):
-        Xc, Pc = X[a:e, ...], P[a:e, ...]
-        A = Pc * (1.0 - Pc) * xp.astype(weights[a:e], Pc.dtype)[:, None]
-        ax2 = ax2 + xp.astype(A.T @ (Xc * Xc), acc)
-        ax = ax + xp.astype(A.T @ Xc, acc)
-        db = db + xp.sum(A, axis=0, dtype=acc)
-    mu = to_device(mu, xp, device, acc)
-    dW = ax2 - 2.0 * ax * mu + db[:, None] * (mu * mu)
-    return xp.clip(dW, min=0.0), db

@@ -16,8 +16,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from sklearn.utils.extmath import safe_sparse_dot
 
-from . import _loss
-from ._xp import accumulation_dtype, is_host, namespace_of, to_device
+from . import _loss, _xp_kernels
+from ._xp import is_host
 
 __all__ = [
     "Objective",
@@ -413,7 +413,7 @@ def separates(blocks, W, b):
 def _violations(block, W, b):
     """1 if some weighted row of the block is not strictly on its class, else 0."""
     if not is_host(block.X):
-        return _xp_violations(block, W, b)
+        return _xp_kernels.violations(block.X, block.target, block.weight, W, b)
     rows = block.weight > 0
     target = block.target
     if target.ndim == 2:
@@ -430,25 +430,3 @@ def _violations(block, W, b):
     true = Z[idx, target]
     Z[idx, target] = -np.inf
     return 0 if np.all(true > Z.max(axis=1)) else 1
-
-
-def _xp_violations(block, W, b):
-    """:func:`_violations` of a device block (one bool comes back)."""
-    X, target, weight = block
-    xp, device = namespace_of(X)
-    acc = accumulation_dtype(xp, device)
-    rows = weight > 0
-    K = W.shape[0]
-    if target.ndim == 2:
-        hard = xp.max(target, axis=1) == 1.0
-        if not bool(xp.all(hard | ~rows)):
-            return 1
-        target = xp.argmax(target, axis=1)
-    Z = X @ to_device(np.ascontiguousarray(W.T), xp, device, X.dtype)
-    Z = xp.astype(Z, acc)
-    if b is not None:
-        Z = Z + to_device(b, xp, device, acc)
-    onehot = target[:, None] == xp.arange(K, device=device)
-    true = xp.sum(xp.where(onehot, Z, 0.0), axis=1)
-    others = xp.max(xp.where(onehot, -xp.inf, Z), axis=1)
-    return 0 if bool(xp.all((true > others) | ~rows)) else 1

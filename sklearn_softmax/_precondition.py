@@ -18,6 +18,7 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
+from . import _xp_kernels
 from ._targets import mass_and_total
 from ._views import (
     CHUNK_ELEMENTS,
@@ -26,7 +27,7 @@ from ._views import (
     transposed,
     with_data,
 )
-from ._xp import accumulation_dtype, is_host, namespace_of, to_device
+from ._xp import is_host
 
 __all__ = [
     "MAX_ROTATED_SPREAD",
@@ -46,7 +47,7 @@ MAX_ROTATED_SPREAD = 1e4
 def _maxabs_block(X):
     """Column-wise max of ``|x|``, float64, without a block-sized ``abs(X)``."""
     if not is_host(X):
-        return (_xp_maxabs_block(X),)
+        return (_xp_kernels.maxabs(X),)
     d = X.shape[1]
     out = np.zeros(d)
     if sp.issparse(X):
@@ -69,7 +70,7 @@ def _moments_block(X, w, scale):
     size of the block.
     """
     if not is_host(X):
-        return _xp_moments_block(X, w, scale)
+        return _xp_kernels.moments(X, w, scale)
     w = w.astype(np.float64, copy=False)
     d = X.shape[1]
     m1, m2 = np.zeros(d), np.zeros(d)
@@ -96,50 +97,13 @@ def _moments_block(X, w, scale):
     return m1, m2
 
 
-def _xp_maxabs_block(X):
-    """:func:`_maxabs_block` of a device block (stays on the device)."""
-    xp, device = namespace_of(X)
-    acc = accumulation_dtype(xp, device)
-    if X.shape[0] == 0:
-        return xp.zeros((X.shape[1],), dtype=acc, device=device)
-    top = xp.maximum(xp.max(X, axis=0), -xp.min(X, axis=0))
-    return xp.astype(top, acc)
-
-
-def _xp_row_chunks(X):
-    """Row ranges ``(a, b)`` of a device block, about :data:`CHUNK_ELEMENTS`
-    * 64 elements each (the device's temporaries); in bounds, as array-API
-    slices must be."""
-    n, d = X.shape
-    rows = max(1, 64 * CHUNK_ELEMENTS // max(d, 1))
-    for a in range(0, n, rows):
-        yield a, min(a + rows, n)
-
-
-def _xp_moments_block(X, w, scale):
-    """:func:`_moments_block` of a device block, in row chunks of about
-    :data:`CHUNK_ELEMENTS` * 64 elements (the device's temporaries)."""
-    xp, device = namespace_of(X)
-    acc = accumulation_dtype(xp, device)
-    scale = to_device(scale, xp, device, acc)
-    d = X.shape[1]
-    m1 = xp.zeros((d,), dtype=acc, device=device)
-    m2 = xp.zeros((d,), dtype=acc, device=device)
-    for a, b in _xp_row_chunks(X):
-        xs = xp.astype(X[a:b, ...], acc) / scale
-        wc = w[a:b]
-        m1 = m1 + wc @ xs
-        m2 = m2 + wc @ (xs * xs)
-    return m1, m2
-
-
 def _correlation_block(X, w, mu, sd):
     """``(sum_i w_i z_i z_i^T, 0)`` with ``z = (x - mu) / sd``, products in
     ``X``'s dtype; ``(0.0, 1)`` for a sparse block (not computed)."""
     if sp.issparse(X):
         return 0.0, 1
     if not is_host(X):
-        return _xp_correlation_block(X, w, mu, sd), 0
+        return _xp_kernels.correlation(X, w, mu, sd), 0
     d = X.shape[1]
     out = np.zeros((d, d))
     mu, sd = mu.astype(X.dtype), sd.astype(X.dtype)
@@ -147,20 +111,6 @@ def _correlation_block(X, w, mu, sd):
         z = (chunk - mu) / sd
         out += (z * w[a : a + chunk.shape[0], None].astype(X.dtype)).T @ z
     return out, 0
-
-
-def _xp_correlation_block(X, w, mu, sd):
-    """:func:`_correlation_block` of a device block, in row chunks (stays there)."""
-    xp, device = namespace_of(X)
-    acc = accumulation_dtype(xp, device)
-    mu, sd = (to_device(v, xp, device, X.dtype) for v in (mu, sd))
-    d = X.shape[1]
-    out = xp.zeros((d, d), dtype=acc, device=device)
-    for a, b in _xp_row_chunks(X):
-        z = (X[a:b, ...] - mu) / sd
-        wz = z * xp.astype(w[a:b], X.dtype)[:, None]
-        out = out + xp.astype(wz.T @ z, acc)
-    return out
 
 
 def feature_covariance(blocks, mu, var):

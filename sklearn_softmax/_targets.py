@@ -15,7 +15,8 @@ from functools import partial
 import numpy as np
 from sklearn.exceptions import DataConversionWarning
 
-from ._xp import accumulation_dtype, is_host, namespace_of
+from . import _xp_kernels
+from ._xp import is_host
 
 __all__ = [
     "encode_labels",
@@ -462,32 +463,10 @@ def _class_weighted_block(block, class_weight):
 def mass_and_total(block, n_classes):
     """A block's weighted class masses and weight total, in float64."""
     if not is_host(block.target):
-        return _xp_mass_and_total(block.target, n_classes, block.weight)
+        return _xp_kernels.mass_and_total(block.target, n_classes, block.weight)
     mass = class_mass(block.target, n_classes, block.weight)
     return mass, block.weight.sum(dtype=np.float64)
 
 
 def _scaled_block(block, total):
     return block.target, block.weight / total
-
-
-def _xp_mass_and_total(target, n_classes, weights):
-    """:func:`mass_and_total` of device targets, left on the device.
-
-    Hard targets are summed as one-hot rows a chunk of rows at a time (the
-    array API has no ``bincount``), so no (n, K) temporary is made.
-    """
-    xp, device = namespace_of(target, weights)
-    acc = accumulation_dtype(xp, device)
-    total = xp.sum(weights, dtype=acc)
-    if target.ndim == 2:
-        return xp.astype(weights, acc) @ xp.astype(target, acc), total
-    classes = xp.arange(n_classes, device=device)
-    mass = xp.zeros((n_classes,), dtype=acc, device=device)
-    rows = max(1, (1 << 24) // n_classes)
-    n = target.shape[0]
-    for a in range(0, n, rows):
-        b = min(a + rows, n)  # array-API slices must stay in bounds
-        onehot = xp.astype(target[a:b, None] == classes, acc)
-        mass = mass + xp.astype(weights[a:b], acc) @ onehot
-    return mass, total

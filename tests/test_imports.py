@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sklearn_softmax"
 # Bottom to top: a module may import only from layers below its own.
 LAYERS = [
     {"_views", "_xp"},  # zero-copy array plumbing; host <-> device moves
+    {"_xp_kernels"},  # the array-API (device) twins of the maths
     {"_loss", "_targets"},  # maths on arrays, targets and weights
     {"_blocks", "metrics"},  # the backend seam; the public metrics
     {"_precondition"},  # statistics and the change of coordinates
