@@ -50,18 +50,12 @@ class Objective(Protocol):
         bounds).
     n_passes : int
         Passes over ``X`` so far (reported, never used to decide).
-    n_classes : int
-        ``K``, the rows of the model's ``W``.
-    n_features : int
-        ``d``, the columns of the model's ``W``.
     """
 
     blocks: object
     dtype: np.dtype
     bounds: object
     n_passes: int
-    n_classes: int
-    n_features: int
 
     def loss_grad(self, theta):
         """Evaluate the objective and its gradient: one pass over ``X``.

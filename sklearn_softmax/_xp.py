@@ -2,10 +2,11 @@
 
 Under ``sklearn.set_config(array_api_dispatch=True)`` an input that is not a
 NumPy array (torch, CuPy, array-api-strict) is computed on in its own namespace
-and on its own device.  The kernel (``_loss``) and the statistics
-(``_precondition``) call :func:`is_host` to keep NumPy on its fast path, and
-the helpers below, built on scikit-learn's ``sklearn.utils._array_api``, to move
-the few numbers that cross between the host and the device.
+and on its own device.  The host kernels (``_loss``, ``_targets``,
+``_precondition``, ``_objective``) call :func:`is_host` to keep NumPy on its
+fast path and hand other arrays to their twins in ``_xp_kernels``; the helpers
+below, built on scikit-learn's ``sklearn.utils._array_api``, move the few
+numbers that cross between the host and the device.
 
 The one place that knows which scikit-learn has which array-API helper: other
 modules import them from here.  Without them (scikit-learn older than
