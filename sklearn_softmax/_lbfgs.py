@@ -7,7 +7,9 @@ vector operations per stored pair and takes the same iterations
 (docs/performance.rst has the measurements).  So without bounds
 ``_solver.minimize_lbfgs`` runs :func:`lbfgs_run` on
 ``scipy.optimize.line_search``; L-BFGS-B (:func:`lbfgsb_run`) stays for the
-bounded L1 split (``_l1``).
+bounded L1 split (``_l1``).  Where scipy's search fails, :func:`lbfgs_run`
+tries a search on the slope alone (:func:`_slope_step`): near the optimum the
+objective's decrease falls below its rounding before the gradient does.
 
 Both runs have one interface, and no exception carries control through it:
 ``at_iterate`` returns whether to stop, and ``fun`` returns None to decline
@@ -22,6 +24,8 @@ import scipy.optimize
 from scipy.linalg.blas import daxpy as _axpy
 
 __all__ = ["default_history", "lbfgs_run", "lbfgsb_run", "run"]
+
+_EPS = float(np.finfo(np.float64).eps)
 
 # scipy's line search warns where it returns alpha None (handled by the caller)
 _LINE_SEARCH_WARNINGS = (
@@ -107,6 +111,58 @@ def _wolfe_step(memo, x, p, f, g):
     return alpha
 
 
+# The slope search: evaluations at most, and the fraction of the initial
+# slope's size it must reach (strong Wolfe's curvature condition, tighter).
+_SLOPE_EVALUATIONS = 10
+_SLOPE_REDUCTION = 0.1
+
+
+def _next_trial(a, slope, previous, bracket):
+    """The slope search's next step: the secant root of the slope through the
+    last two trials, bisection where that leaves the bracket ``(lo, hi)``,
+    at most tenfold extrapolation while there is no ``hi`` yet (None)."""
+    a_prev, slope_prev = previous
+    rise = slope - slope_prev
+    secant = a - slope * (a - a_prev) / rise if rise > 0 else np.inf
+    lo, hi = bracket
+    if hi is None:
+        return min(secant, 10 * a) if secant > a else 2 * a
+    return secant if lo < secant < hi else 0.5 * (lo + hi)
+
+
+def _slope_step(memo, x, p, f, g, eps):
+    """A step along ``p`` found from the slope alone, or None.
+
+    For when scipy's Wolfe search fails: near the optimum the objective's
+    decrease per step (about ``|g|^2`` over the curvature) falls below its
+    rounding (``eps |f|``), while the slope ``phi'(a) = g(x + a p) . p`` is
+    still measured to the gradient's own precision.  Secant steps on
+    ``phi'`` from ``a = 1`` (:func:`_next_trial`) seek
+    ``|phi'(a)| <= 0.1 |phi'(0)|``: for a convex objective, near the minimum
+    along ``p``.  That step is taken if the objective falls by more than its
+    rounding (``8 eps |f|``, the slack of Newton's Armijo check), or if it
+    rises by no more than that and the gradient's max-norm falls.
+    """
+    slope0 = g @ p
+    if not slope0 < 0:  # not a descent direction: no step to look for
+        return None
+    a, previous, bracket = 1.0, (0.0, slope0), (0.0, None)
+    for _ in range(_SLOPE_EVALUATIONS):
+        f_a, g_a = memo(x + a * p)
+        if memo.declined:
+            return None
+        slope = g_a @ p
+        if abs(slope) <= -_SLOPE_REDUCTION * slope0:
+            decrease, rounding = f - f_a, 8 * eps * abs(f)
+            if decrease > rounding:  # measurable, as scipy's search would take
+                return a
+            falls = np.abs(g_a).max() < np.abs(g).max()
+            return a if decrease >= -rounding and falls else None
+        bracket = (a, bracket[1]) if slope < 0 else (bracket[0], a)
+        a, previous = _next_trial(a, slope, previous, bracket), (a, slope)
+    return None
+
+
 def _remember(pairs, s, y, history):
     """Keep the pair ``(s, y)`` if it carries curvature; at most ``history``."""
     sy = s @ y
@@ -116,8 +172,11 @@ def _remember(pairs, s, y, history):
             pairs.pop(0)
 
 
-def lbfgs_run(fun, theta, *, at_iterate, maxiter, history):
+def lbfgs_run(fun, theta, *, at_iterate, maxiter, history, eps=_EPS):
     """Unbounded L-BFGS from ``theta``: two-loop recursion, scipy's Wolfe search.
+
+    Where that search fails, a search on the slope (:func:`_slope_step`)
+    may still find a step; if it does not either, the run ends there.
 
     Parameters
     ----------
@@ -134,6 +193,9 @@ def lbfgs_run(fun, theta, *, at_iterate, maxiter, history):
         Iterations at most.
     history : int
         Correction pairs kept.
+    eps : float, default=float64's machine epsilon
+        The objective's relative rounding (its dtype's epsilon): the rise
+        in it that the slope search accepts is ``8 eps |f|``.
 
     Returns
     -------
@@ -149,6 +211,8 @@ def lbfgs_run(fun, theta, *, at_iterate, maxiter, history):
     for _ in range(maxiter):
         p = _direction(g, pairs)
         alpha = _wolfe_step(memo, x, p, f, g)
+        if alpha is None and not memo.declined:
+            alpha = _slope_step(memo, x, p, f, g, eps)
         if memo.declined:
             message = "evaluation declined"
             break
@@ -218,9 +282,12 @@ def lbfgsb_run(fun, theta, *, at_iterate, maxiter, history, bounds):
         )
 
 
-def run(fun, theta, *, at_iterate, maxiter, history, bounds=None):
-    """One L-BFGS run: :func:`lbfgs_run` without ``bounds``, else :func:`lbfgsb_run`."""
+def run(fun, theta, *, at_iterate, maxiter, history, bounds=None, eps=_EPS):
+    """One L-BFGS run: :func:`lbfgs_run` without ``bounds``, else :func:`lbfgsb_run`.
+
+    ``eps`` (the objective's rounding) is :func:`lbfgs_run`'s only.
+    """
     options = dict(at_iterate=at_iterate, maxiter=maxiter, history=history)
     if bounds is None:
-        return lbfgs_run(fun, theta, **options)
+        return lbfgs_run(fun, theta, eps=eps, **options)
     return lbfgsb_run(fun, theta, bounds=bounds, **options)

@@ -206,6 +206,7 @@ def _restarted_runs(monitor, theta, f, max_iter, restarts, history):
             maxiter=max_iter - monitor.n_iter,
             history=history,
             bounds=monitor.objective.bounds,
+            eps=float(np.finfo(monitor.objective.dtype).eps),
         )
         done = monitor.rounding_level or monitor.stopped or monitor.n_iter >= max_iter
         if done or monitor.stalled_at_rounding_level(res):

@@ -249,6 +249,32 @@ def test_own_lbfgs_matches_scipy_lbfgsb(cond, tol):
     assert own.n_passes <= 1.1 * ref.n_passes + 2
 
 
+# Near the optimum (gradient ~1e-8, decrease per step ~1e-17 below the
+# objective's rounding ~4e-16) scipy's Wolfe search fails on these.
+@pytest.mark.parametrize(
+    ("cond", "seed"), [(10.0, 1), (10.0, 6), (100.0, 2), (100.0, 4), (100.0, 8)]
+)
+def test_own_lbfgs_steps_on_the_slope_where_the_wolfe_search_fails(
+    cond, seed, monkeypatch
+):
+    searches = []
+    real = _lbfgs._slope_step
+
+    def counting(*args):
+        searches.append(real(*args))
+        return searches[-1]
+
+    monkeypatch.setattr(_lbfgs, "_slope_step", counting)
+    obj = Quadratic(_spd(20, cond), np.random.default_rng(seed).normal(size=20))
+    res = minimize_lbfgs(obj, np.zeros(20), tol=1e-8, max_iter=500)
+    assert searches and searches[0] is not None  # the fallback found a step
+    assert res.converged and res.message == "converged" and res.n_restarts == 0
+    assert res.grad_max <= res.threshold == stop_threshold(1e-8, res.fun)
+    x_star, f_star = obj.minimum()
+    np.testing.assert_allclose(res.W, x_star, atol=1e-8)  # |g| / min eig
+    assert res.fun == pytest.approx(f_star, rel=8 * np.finfo(float).eps)
+
+
 @pytest.mark.parametrize(
     "n_params, pairs",
     [(10, 40), (10_000, 40), (10_001, 20), (100_000, 20), (100_001, 5)],
