@@ -13,7 +13,6 @@ and row weights are moved to the device once.  The fitted ``coef_`` and
 """
 
 import numpy as np
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -23,7 +22,7 @@ from sklearn.utils.validation import (
 
 from . import _loss
 from ._blocks import DeviceBlocks, FitInput
-from ._targets import check_target_form, soft_classes
+from ._targets import check_target_form, target_classes
 from ._xp import (
     accumulation_dtype,
     check_same_namespace,
@@ -68,11 +67,7 @@ def fit_input(estimator, X, y, sample_weight=None, classes=None):
             "Found input variables with inconsistent numbers of samples: "
             f"[{X.shape[0]}, {y.shape[0]}]"
         )
-    if soft:
-        classes = soft_classes(classes, y.shape[1])
-    else:
-        check_classification_targets(y)
-        classes = np.unique(y)
+    classes = target_classes(y, classes, soft=soft)
     # a zero-width NumPy stand-in for X: the weights are checked on the host
     placeholder = np.empty((X.shape[0], 0))
     sw = _check_sample_weight(

@@ -10,7 +10,6 @@ host in ``X``'s precision.
 
 import numpy as np
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -20,7 +19,7 @@ from sklearn.utils.validation import (
 
 from . import _loss
 from ._blocks import FitInput, RowBlocks
-from ._targets import check_target_form, soft_classes
+from ._targets import check_target_form, target_classes
 from ._xp import check_same_namespace
 
 __all__ = ["fit_input", "finish_fit", "in_memory", "parallel_folds", "predict"]
@@ -50,11 +49,7 @@ def fit_input(estimator, X, y, sample_weight=None, classes=None):
         multi_output=soft,
         y_numeric=soft,
     )
-    if soft:
-        classes = soft_classes(classes, y.shape[1])
-    else:
-        check_classification_targets(y)
-        classes = np.unique(y)
+    classes = target_classes(y, classes, soft=soft)
     sw = _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )

@@ -14,6 +14,7 @@ from functools import partial
 
 import numpy as np
 from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.multiclass import check_classification_targets
 
 from . import _xp_kernels
 from ._xp import is_host
@@ -26,6 +27,7 @@ __all__ = [
     "class_weight_vector",
     "check_soft_targets",
     "soft_classes",
+    "target_classes",
     "row_class_weight",
     "check_weighted_classes",
     "prepare_rows",
@@ -341,6 +343,24 @@ def soft_classes(classes, n_classes):
             f"labels; got {classes!r}."
         )
     return classes
+
+
+def target_classes(y, classes, *, soft):
+    """The classes of validated in-memory targets ``y`` (a NumPy array).
+
+    Probability rows: the labels of their columns (:func:`soft_classes`);
+    labels: the sorted distinct labels, checked to be class labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> target_classes(np.array(["b", "a", "b"]), None, soft=False)
+    array(['a', 'b'], dtype='<U1')
+    """
+    if soft:
+        return soft_classes(classes, y.shape[1])
+    check_classification_targets(y)
+    return np.unique(y)
 
 
 def row_class_weight(target, class_weight):
