@@ -79,7 +79,7 @@ class SoftmaxRegressionCV(SoftmaxRegression):
     label_smoothing : float in [0, 1), default=0.0
         As in :class:`SoftmaxRegression` (the fits' targets; the scorer sees
         ``y`` unchanged).
-    solver : {"auto", "lbfgs", "newton-cg"}, default="auto"
+    solver : {"auto", "lbfgs", "newton-cg", "newton-cholesky"}, default="auto"
         As in :class:`SoftmaxRegression`.
     max_iter : int, default=1000
         Maximum number of iterations of each fit.

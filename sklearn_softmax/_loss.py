@@ -23,7 +23,13 @@ import scipy.sparse as sp
 import scipy.special
 
 from . import _xp_kernels
-from ._views import dense_chunks, sparse_chunks, transposed, with_data
+from ._views import (
+    CHUNK_ELEMENTS,
+    dense_chunks,
+    sparse_chunks,
+    transposed,
+    with_data,
+)
 from ._xp import is_host
 
 __all__ = [
@@ -32,6 +38,8 @@ __all__ = [
     "loss_gradient",
     "hessp",
     "hessian_diagonal",
+    "contrast_hessian",
+    "loss_gradient_hessian",
     "softmax_at",
 ]
 
@@ -193,6 +201,13 @@ def loss_gradient(X, Wt, b, target, weights):
     """
     if not is_host(X):
         return _xp_kernels.loss_gradient(X, Wt, b, target, weights)
+    loss, Gt, _ = _loss_terms(X, Wt, b, target, weights, keep_probabilities=False)
+    return loss, _product_t(Gt, X), Gt.sum(axis=1, dtype=np.float64)
+
+
+def _loss_terms(X, Wt, b, target, weights, keep_probabilities):
+    """``(loss, Gt, P)``: the weighted loss sum, ``G.T`` with ``G = w (P - Y)``,
+    and a copy of the probabilities (None unless ``keep_probabilities``)."""
     Zt = _scores_t(X, Wt, b)
     Zt -= Zt.max(axis=0)
     # CE_i = lse_i - <Y_i, z_i> on the shifted scores (rows of Y sum to 1).
@@ -202,6 +217,7 @@ def loss_gradient(X, Wt, b, target, weights):
     else:
         picked = np.einsum("ik,ki->i", target, Zt, dtype=np.float64)
     lse = _exp_normalise(Zt)  # Zt now holds P.T
+    P = Zt.T.copy() if keep_probabilities else None
     Gt = Zt
     if target.ndim == 1:
         Gt[target, cols] -= 1.0
@@ -209,7 +225,43 @@ def loss_gradient(X, Wt, b, target, weights):
         Gt -= target.T
     loss = float(weights.astype(np.float64, copy=False) @ (lse - picked))
     Gt *= weights.astype(Gt.dtype, copy=False)
-    return loss, _product_t(Gt, X), Gt.sum(axis=1, dtype=np.float64)
+    return loss, Gt, P
+
+
+def loss_gradient_hessian(X, Wt, b, target, weights, contrasts):
+    """:func:`loss_gradient` and :func:`contrast_hessian` at one point, one pass.
+
+    Parameters
+    ----------
+    X, Wt, b, target, weights
+        As :func:`loss_gradient`.
+    contrasts : tuple
+        ``(mu, scale, fit_intercept)`` as :func:`contrast_hessian` takes them.
+
+    Returns
+    -------
+    loss, grad_W, grad_b
+        As :func:`loss_gradient`.
+    H : ndarray, float64
+        As :func:`contrast_hessian`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, contrasts = np.array([[2.0]]), (np.zeros(1), np.ones(1), True)
+    >>> *_, H = loss_gradient_hessian(X, np.zeros((1, 2)), np.zeros(2),
+    ...                               np.array([1]), np.ones(1), contrasts)
+    >>> H
+    array([[1.  , 0.5 ],
+           [0.5 , 0.25]])
+    """
+    if not is_host(X):
+        P = _xp_kernels.softmax_at(X, Wt, b)
+        H = _xp_kernels.contrast_hessian(X, P, weights, *contrasts)
+        return (*_xp_kernels.loss_gradient(X, Wt, b, target, weights), H)
+    loss, Gt, P = _loss_terms(X, Wt, b, target, weights, keep_probabilities=True)
+    H = contrast_hessian(X, P, weights, *contrasts)
+    return loss, _product_t(Gt, X), Gt.sum(axis=1, dtype=np.float64), H
 
 
 def softmax_at(X, Wt, b):
@@ -318,3 +370,77 @@ def hessian_diagonal(X, P, weights, mu):
     db = At.sum(axis=1, dtype=np.float64)
     dW = ax2 - 2.0 * ax * mu + db[:, None] * (mu * mu)
     return np.maximum(dW, 0.0), db
+
+
+def contrast_hessian(X, P, weights, mu, scale, fit_intercept):
+    """The weighted cross-entropy Hessian of a row block in contrast coordinates.
+
+    With ``p'_i`` the probabilities of classes ``1..K-1`` (class 0 is the
+    reference, which removes the softmax's shift invariance) and
+    ``x1_i = [(x_i - mu) / scale, 1]`` (the 1 only with intercepts)::
+
+        H = sum_i w_i (diag(p'_i) - p'_i p'_i^T) (x) x1_i x1_i^T,
+
+    class-major: entry ``(k * d1 + j, l * d1 + m)`` pairs class ``k + 1``,
+    feature ``j`` with class ``l + 1``, feature ``m`` (docs/user_guide/
+    convergence.rst).  Built from ``B = [w^1/2 p'_k x1]_k`` as ``-B^T B`` plus
+    the diagonal blocks ``B_k^T (w^1/2 x1)``: a few large matrix products,
+    in float64 whatever ``X``'s dtype, over row chunks.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n, d)
+    P : ndarray of shape (n, K)
+        Probabilities at the point (see :func:`softmax_at`).
+    weights : ndarray of shape (n,)
+    mu : ndarray of shape (d,)
+        Centring of the features.
+    scale : ndarray of shape (d,)
+        Positive scales of the centred features.
+    fit_intercept : bool
+        Whether ``x1`` carries the constant 1.
+
+    Returns
+    -------
+    H : ndarray of shape ((K - 1) * d1, (K - 1) * d1), float64
+        ``d1 = d + fit_intercept``; symmetric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H = contrast_hessian(np.array([[2.0]]), np.full((1, 2), 0.5), np.ones(1),
+    ...                      np.zeros(1), np.ones(1), True)
+    >>> H  # p (1 - p) = 1/4 times [x, 1] [x, 1]^T
+    array([[1.  , 0.5 ],
+           [0.5 , 0.25]])
+    """
+    if not is_host(X):
+        return _xp_kernels.contrast_hessian(X, P, weights, mu, scale, fit_intercept)
+    n, d = X.shape
+    K = P.shape[1]
+    d1 = d + int(fit_intercept)
+    m = (K - 1) * d1
+    H = np.zeros((m, m))
+    # chunks of B no larger than H itself (or one host chunk): enough rows
+    # for the products to run at matrix-matrix speed
+    rows = max(1, m, CHUNK_ELEMENTS // max(m, 1))
+    inverse_scale = 1.0 / scale
+    for a in range(0, n, rows):
+        part = X[a : a + rows]
+        A = np.empty((part.shape[0], d1))
+        np.subtract(part.toarray() if sp.issparse(part) else part, mu, out=A[:, :d])
+        A[:, :d] *= inverse_scale
+        if fit_intercept:
+            A[:, d] = 1.0
+        w = weights[a : a + rows].astype(np.float64, copy=False)
+        Pc = P[a : a + rows, 1:].astype(np.float64, copy=False)
+        if K == 2:  # one product: sum_i w_i p_i (1 - p_i) x1_i x1_i^T
+            H += (A * (w * Pc[:, 0] * (1.0 - Pc[:, 0]))[:, None]).T @ A
+            continue
+        A *= np.sqrt(w)[:, None]
+        B = (Pc[:, :, None] * A[:, None, :]).reshape(part.shape[0], m)
+        H -= B.T @ B
+        for k in range(K - 1):
+            block = slice(k * d1, (k + 1) * d1)
+            H[block, block] += B[:, block].T @ A
+    return H

@@ -1,18 +1,59 @@
-"""Truncated Newton-CG: conjugate gradients on exact Hessian products.
+"""Newton's method: truncated Newton-CG, and Newton on the exact Hessian.
 
-The loop of ``_solver.minimize_newton_cg``, which supplies the stopping
-rule's threshold and packages what the loop returns.  :func:`newton_cg`
-decides why it stops in one place (:func:`_verdict`).
+One loop (:func:`_newton`) serves both; they differ only in the step:
+conjugate gradients on Hessian products (:func:`newton_cg`), or a Cholesky
+solve of the whole Hessian (:func:`newton_exact`, :func:`psd_solve`).  The
+loops of ``_solver.minimize_newton``, which supplies the stopping rule's
+threshold and packages what the loop returns; why a loop stops is decided in
+one place (:func:`_verdict`).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 
-__all__ = ["conjugate_gradient", "newton_cg"]
+__all__ = ["conjugate_gradient", "newton_cg", "newton_exact", "psd_solve"]
 
-# Newton-CG gives up after this many steps without measurable progress.
+# Newton gives up after this many steps without measurable progress.
 _NEWTON_STALLS = 5
+
+# A Cholesky factor whose smallest pivot is below this share of its largest
+# is singular to rounding (collinear columns without a penalty): solve on the
+# Hessian's range instead.
+_SINGULAR_PIVOT = 1e-12
+
+
+def psd_solve(H, rhs):
+    """Solve ``H p = rhs`` for a symmetric positive semi-definite ``H``.
+
+    By Cholesky (LAPACK ``potrf``, ``potrs``); where ``H`` is singular to rounding (a
+    pivot below ``1e-12`` of the largest, or a failed factorisation), the
+    minimum-norm solution on ``H``'s numerical range (eigenvalues above
+    ``n eps`` of the largest): the exact Newton step along every direction the
+    objective curves in, and none along a flat one (no jitter moves the
+    optimum).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> psd_solve(np.array([[2.0, 0.0], [0.0, 4.0]]), np.array([2.0, 2.0]))
+    array([1. , 0.5])
+    >>> psd_solve(np.ones((2, 2)), np.array([2.0, 2.0]))  # singular: minimum norm
+    array([1., 1.])
+    """
+    # LAPACK directly: scipy.linalg's checks cost more than a small solve
+    factor, info = scipy.linalg.lapack.dpotrf(H, lower=True)
+    if info == 0:
+        pivots = np.diag(factor) ** 2
+        if pivots.min() > _SINGULAR_PIVOT * pivots.max():
+            step, _ = scipy.linalg.lapack.dpotrs(factor, rhs, lower=True)
+            return step
+    eigenvalues, V = scipy.linalg.eigh(H, check_finite=False)
+    top = eigenvalues.max(initial=0.0)
+    keep = eigenvalues > H.shape[0] * np.finfo(float).eps * top
+    V = V[:, keep]
+    return V @ ((V.T @ rhs) / eigenvalues[keep])
 
 
 def conjugate_gradient(hessp, g, rtol, max_iter, diagonal):
@@ -147,16 +188,11 @@ def _backtrack(loss_grad, theta, f, p, slope, eps):
 def newton_cg(objective, theta0, *, threshold, max_iter, max_cg, report):
     """Line-search truncated Newton-CG on exact Hessian-vector products.
 
-    The gradient rule (``max|grad| <= threshold(f)``), plus one check that
-    only Newton can make: half the Newton decrement ``-g.p / 2`` (its estimate
-    of the gap) must be at most ``threshold(f)**2`` (what the gradient rule
-    promises at unit curvature) or the loss's rounding level.  This catches
-    nearly flat optima (weak penalty, nearly separable data), where a small
-    gradient still leaves a large gap.  Each iteration solves the Newton
-    system by conjugate gradients (to a relative residual of
-    ``min(0.5, sqrt(|g|))``, so convergence becomes superlinear), then
-    backtracks from the full step until the Armijo condition holds.  It gives
-    up after five steps without progress (:class:`_StallMonitor`).
+    Each iteration solves the Newton system by conjugate gradients (to a
+    relative residual of ``min(0.5, sqrt(|g|))``, so convergence becomes
+    superlinear; 0.1 for the gap check once the rule holds) preconditioned by
+    the Hessian's diagonal, at most ``max_cg`` steps.  The loop, the stopping
+    rule and the returns: :func:`_newton`.
 
     Parameters
     ----------
@@ -164,12 +200,80 @@ def newton_cg(objective, theta0, *, threshold, max_iter, max_cg, report):
         Its blocks already open.
     theta0 : ndarray
         The start (not modified).
+    threshold, max_iter, report
+        As :func:`_newton`.
+    max_cg : int
+        Conjugate-gradient steps per Newton step at most.
+
+    Returns
+    -------
+    tuple
+        As :func:`_newton`.
+    """
+
+    def step(theta, g, small):
+        hessp, diagonal = objective.hessian_at(theta)
+        rtol = 0.1 if small else min(0.5, np.sqrt(np.linalg.norm(g)))
+        return conjugate_gradient(hessp, g, rtol, max_cg, diagonal)
+
+    return _newton(objective, theta0, step, threshold, max_iter, report)
+
+
+def newton_exact(objective, theta0, *, threshold, max_iter, report):
+    """Line-search Newton on the exact Hessian, solved by Cholesky.
+
+    Each iteration forms the whole Hessian (``objective.hessian``, one pass)
+    and solves the Newton system by :func:`psd_solve`.  The loop, the stopping
+    rule and the returns: :func:`_newton`.
+
+    Parameters
+    ----------
+    objective : ExactHessianObjective
+        Its blocks already open.
+    theta0 : ndarray
+        The start (not modified).
+    threshold, max_iter, report
+        As :func:`_newton`.
+
+    Returns
+    -------
+    tuple
+        As :func:`_newton`.
+    """
+
+    def step(theta, g, small):
+        return psd_solve(objective.hessian(theta), -g)
+
+    return _newton(objective, theta0, step, threshold, max_iter, report)
+
+
+def _newton(objective, theta0, step, threshold, max_iter, report):
+    """Line-search Newton iterations with ``step`` as the Newton direction.
+
+    The gradient rule (``max|grad| <= threshold(f)``), plus one check that
+    only Newton can make: half the Newton decrement ``-g.p / 2`` (its estimate
+    of the gap) must be at most ``threshold(f)**2`` (what the gradient rule
+    promises at unit curvature) or the loss's rounding level.  This catches
+    nearly flat optima (weak penalty, nearly separable data), where a small
+    gradient still leaves a large gap.  Each iteration takes the direction
+    ``step`` returns (falling back to ``-g`` if it is no descent direction),
+    then backtracks from the full step until the Armijo condition holds.  It
+    gives up after five steps without progress (:class:`_StallMonitor`).
+
+    Parameters
+    ----------
+    objective : SmoothObjective
+        Its blocks already open.
+    theta0 : ndarray
+        The start (not modified).
+    step : callable
+        ``step(theta, g, small)``: the Newton direction at ``theta`` with
+        gradient ``g``; ``small`` says whether the gradient rule holds (the
+        direction is then only for the gap check).
     threshold : callable
         ``threshold(f)``: the gradient rule's bound at objective ``f``.
     max_iter : int
         Newton steps at most.
-    max_cg : int
-        Conjugate-gradient steps per Newton step at most.
     report : callable
         ``report(n_iter, f, grad)``, called after each step.
 
@@ -197,11 +301,7 @@ def newton_cg(objective, theta0, *, threshold, max_iter, max_cg, report):
         small = np.abs(g).max() <= bound
         gap_excess = None
         if not (failed or stalled) and (small or n_iter < max_iter):
-            gnorm = np.linalg.norm(g)
-            hessp = None  # free the previous point's probabilities first
-            hessp, diagonal = objective.hessian_at(theta)
-            rtol = 0.1 if small else min(0.5, np.sqrt(gnorm))
-            p = conjugate_gradient(hessp, g, rtol, max_cg, diagonal)
+            p = step(theta, g, small)
             slope = g @ p
             if small:
                 gap_excess = _gap_excess(slope, bound, f, eps, objective.dtype)
@@ -215,14 +315,14 @@ def newton_cg(objective, theta0, *, threshold, max_iter, max_cg, report):
         if verdict is not None:
             break
         if slope >= 0:
-            p, slope = -g, -(gnorm**2)
+            p, slope = -g, -(g @ g)
         accepted = _backtrack(objective.loss_grad, theta, f, p, slope, eps)
         if accepted is None:
             failed = True
             continue
-        step, f_new, g_new = accepted
+        length, f_new, g_new = accepted
         n_iter += 1
-        theta = theta + step * p
+        theta = theta + length * p
         stalled = stalls.update(f, f_new, np.abs(g_new).max())
         f, g = f_new, g_new
         report(n_iter, f, g)

@@ -20,6 +20,8 @@ from . import _loss, _xp_kernels
 from ._xp import is_host
 
 __all__ = [
+    "ContrastObjective",
+    "ExactHessianObjective",
     "Objective",
     "SmoothObjective",
     "SoftmaxObjective",
@@ -171,6 +173,27 @@ class SmoothObjective(Objective, Protocol):
         """
 
 
+@runtime_checkable
+class ExactHessianObjective(SmoothObjective, Protocol):
+    """A :class:`SmoothObjective` whose whole Hessian is small enough to form
+    (what Newton on the exact Hessian needs); :class:`ContrastObjective` is one.
+    """
+
+    def hessian(self, theta):
+        """The Hessian at ``theta``: one pass over ``X``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            The point.
+
+        Returns
+        -------
+        ndarray of shape (n_params, n_params)
+            Symmetric, positive semi-definite.
+        """
+
+
 class SoftmaxObjective:
     """Objective, gradient and Hessian products in ``theta`` coordinates.
 
@@ -208,7 +231,7 @@ class SoftmaxObjective:
         self.preconditioner = preconditioner
         self.alpha = alpha
         self.dtype = np.dtype(dtype)
-        self.n_classes, self.n_features = preconditioner.D.shape
+        self.n_classes, self.n_features = preconditioner.shape
         self.fit_intercept = preconditioner.fit_intercept
         self.n_params = preconditioner.n_params
         # passes over X so far: evaluations, Hessian set-ups and products
@@ -300,6 +323,86 @@ class SoftmaxObjective:
             return pre.chain(hW, hb)
 
         return hessp, diagonal
+
+
+class ContrastObjective(SoftmaxObjective):
+    """:class:`SoftmaxObjective` in contrast coordinates, with its exact Hessian.
+
+    The coordinates (``_precondition.ContrastCoordinates``) drop the softmax's
+    gauge: ``(K - 1) (d + 1)`` parameters (for two classes the log-odds), on
+    which the Hessian is positive definite wherever the problem has a unique
+    optimum.  Formed whole (docs/user_guide/convergence.rst), it is meant for
+    problems where ``n ((K - 1) (d + 1))^2`` multiply-adds are cheap.
+
+    Parameters
+    ----------
+    blocks : Blocks
+        Row blocks ``(X, target, weight)`` with weights summing to one.
+    preconditioner : ContrastCoordinates
+        The change of coordinates ``theta <-> (W, b)``.
+    alpha : float
+        ``1 / (C * S)``; 0 for no penalty.
+    dtype : dtype
+        ``X``'s dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_softmax._blocks import RowBlocks
+    >>> from sklearn_softmax._precondition import DataStatistics
+    >>> X, y = np.array([[0.0], [1.0]]), np.array([0, 1])
+    >>> blocks = RowBlocks.whole(X, y, np.full(2, 0.5))
+    >>> stats = DataStatistics.from_blocks(blocks, 2, center=True)
+    >>> obj = ContrastObjective(blocks, stats.contrasts(0.1), alpha=0.1,
+    ...                         dtype=X.dtype)
+    >>> obj.n_params, obj.hessian(obj.initial()).shape  # the log-odds only
+    (2, (2, 2))
+    """
+
+    def __init__(self, blocks, preconditioner, *, alpha, dtype):
+        super().__init__(blocks, preconditioner, alpha=alpha, dtype=dtype)
+        pre = preconditioner
+        self._contrasts = (pre.mu, pre.scale, pre.fit_intercept)
+        # the L2 term's Hessian, the same at every point
+        self._penalty_hessian = pre.penalty_hessian(alpha) if alpha else None
+        # (theta, H) of the last evaluation: Newton asks for the Hessian where
+        # the line search accepted a point, so the pass that evaluated it
+        # forms the Hessian too
+        self._last = None
+
+    def loss_grad(self, theta):
+        """Objective and gradient in ``theta``; the Hessian kept for :meth:`hessian`."""
+        W, Wt, b = self._model(theta)
+        self.n_passes += 1
+        self._last = None  # free the previous point's Hessian first
+        loss, gW, gb, H = self.blocks.map_sum(
+            lambda blk: _loss.loss_gradient_hessian(
+                blk.X, Wt, b, blk.target, blk.weight, self._contrasts
+            )
+        )
+        self._last = (theta.copy(), H)
+        gW += self.alpha * W
+        penalty = 0.5 * self.alpha * float(np.vdot(W, W))
+        return loss + penalty, self.preconditioner.chain(gW, gb)
+
+    def hessian(self, theta):
+        """The exact Hessian at ``theta`` (free where ``theta`` was just evaluated)."""
+        if self._last is None or not np.array_equal(self._last[0], theta):
+            self.loss_grad(theta)
+        H = self._last[1]
+        H = (H + H.T) / 2
+        if self._penalty_hessian is not None:
+            H += self._penalty_hessian
+        return H
+
+    def hessian_at(self, theta):
+        """``(hessp, diagonal)`` from the exact Hessian (one pass over ``X``)."""
+        H = self.hessian(theta)
+
+        def hessp(v):
+            return H @ v
+
+        return hessp, np.diag(H).copy()
 
 
 # -- what the estimator reports --------------------------------------------------

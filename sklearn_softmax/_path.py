@@ -44,7 +44,7 @@ class FitOptions:
     fit_intercept : bool, default=True
     class_weight : dict, "balanced" or None, default=None
     label_smoothing : float, default=0.0
-    solver : {"auto", "lbfgs", "newton-cg"}, default="auto"
+    solver : {"auto", "lbfgs", "newton-cg", "newton-cholesky"}, default="auto"
         As requested; each penalty resolves it (:meth:`Penalty.solver`).
     tol : float, default=1e-6
     max_iter : int, default=1000
@@ -85,10 +85,9 @@ def rotation_pays(n_classes, n_features, *, n_samples, l1_ratio, solver):
     >>> rotation_pays(10, 200, n_samples=10**5, l1_ratio=0.0, solver="auto")
     False
     """
-    work = n_samples * n_features * n_classes
     return (
         l1_ratio == 0
-        and choose_solver(solver, work) == "lbfgs"
+        and choose_solver(solver, n_samples, n_features, n_classes) == "lbfgs"
         and n_features <= 2 * _ROTATION_MAX_EVALUATIONS * n_classes
     )
 
@@ -132,8 +131,8 @@ def fit_path(data, penalties, options, *, start=None):
         class_weight=options.class_weight,
     )
     blocks = blocks.laid_out(K)
-    work = data.n_samples * data.n_features * K
-    solvers = [penalty.solver(options.solver, work) for penalty in penalties]
+    size = (data.n_samples, data.n_features, K)
+    solvers = [penalty.solver(options.solver, *size) for penalty in penalties]
     with blocks:
         stats = DataStatistics.from_blocks(blocks, K, center=options.fit_intercept)
         if rotation_pays(
@@ -146,7 +145,9 @@ def fit_path(data, penalties, options, *, start=None):
             stats = stats.rotated(blocks)
     model, points = start, []
     for penalty, solver in zip(penalties, solvers, strict=True):
-        objective = penalty.objective(blocks, stats, total=total, dtype=data.dtype)
+        objective = penalty.objective(
+            blocks, stats, total=total, dtype=data.dtype, solver=solver
+        )
         theta0 = objective.initial() if model is None else objective.pack(*model)
         settings = SolverSettings(
             solver, options.tol, options.max_iter, options.verbose

@@ -7,7 +7,7 @@ With row weights summing to ``S`` (docs/user_guide/objective.rst)::
 The rules, each stated once here and used by both estimators and the path:
 ``C = inf`` is no penalty at all (the L1 part goes with it); an L1 part makes
 the objective non-smooth, so it is solved by L-BFGS-B over the split variables
-(``_l1``), never by Newton-CG; and it fixes the softmax's gauge itself, so the
+(``_l1``), never by Newton; and it fixes the softmax's gauge itself, so the
 reported coefficients are not re-centred (centring would move exact zeros).
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._l1 import L1Split
-from ._objective import SoftmaxObjective
+from ._objective import ContrastObjective, SoftmaxObjective
 from ._solver import choose_solver
 
 __all__ = ["Penalty"]
@@ -79,24 +79,26 @@ class Penalty:
 
     def check_solver(self, solver):
         """Raise ValueError if ``solver`` cannot minimise this penalty."""
-        if solver == "newton-cg" and self.has_l1:
+        if solver in ("newton-cg", "newton-cholesky") and self.has_l1:
             raise ValueError(
-                "solver='newton-cg' needs a smooth objective; l1_ratio="
+                f"solver={solver!r} needs a smooth objective; l1_ratio="
                 f"{self.l1_ratio:g} adds an L1 penalty (at C={self.C:g}). Use "
                 "solver='lbfgs' or 'auto' (L-BFGS-B with bounds)."
             )
 
-    def solver(self, requested, work):
-        """The minimiser for ``requested`` ("auto", "lbfgs", "newton-cg").
+    def solver(self, requested, n_samples, n_features, n_classes):
+        """The minimiser for ``requested`` ("auto" or a name of ``_solver.SOLVERS``).
 
-        With an L1 part: L-BFGS-B on the split (Newton-CG raises); otherwise
-        :func:`~sklearn_softmax._solver.choose_solver` on ``work``, the
-        multiply-adds of one evaluation.
+        With an L1 part: L-BFGS-B on the split (the Newton solvers raise);
+        otherwise :func:`~sklearn_softmax._solver.choose_solver` on the
+        problem's size.
         """
         self.check_solver(requested)
-        return "lbfgs" if self.has_l1 else choose_solver(requested, work)
+        if self.has_l1:
+            return "lbfgs"
+        return choose_solver(requested, n_samples, n_features, n_classes)
 
-    def objective(self, blocks, statistics, *, total, dtype):
+    def objective(self, blocks, statistics, *, total, dtype, solver):
         """The objective the solver minimises for this penalty.
 
         Parameters
@@ -110,14 +112,22 @@ class Penalty:
             ``S``, the row weights' sum before normalisation.
         dtype : dtype
             ``X``'s dtype.
+        solver : str
+            The minimiser, resolved (:meth:`solver`).
 
         Returns
         -------
         Objective
-            A :class:`~sklearn_softmax._objective.SoftmaxObjective`, wrapped in
+            A :class:`~sklearn_softmax._objective.ContrastObjective` for
+            "newton-cholesky"; else a
+            :class:`~sklearn_softmax._objective.SoftmaxObjective`, wrapped in
             :class:`~sklearn_softmax._l1.L1Split` when there is an L1 part.
         """
         alpha, l1 = self.strengths(total)
+        if solver == "newton-cholesky":
+            return ContrastObjective(
+                blocks, statistics.contrasts(alpha), alpha=alpha, dtype=dtype
+            )
         objective = SoftmaxObjective(
             blocks, statistics.preconditioner(alpha), alpha=alpha, dtype=dtype
         )

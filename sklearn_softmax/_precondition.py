@@ -31,6 +31,7 @@ from ._xp import is_host
 
 __all__ = [
     "MAX_ROTATED_SPREAD",
+    "ContrastCoordinates",
     "DataStatistics",
     "Preconditioner",
     "class_priors",
@@ -242,6 +243,17 @@ class DataStatistics:
         D = np.where(D > 0, D, 1.0)
         return Preconditioner(self.prior, self.mu, D, self.center, self.U)
 
+    def contrasts(self, alpha):
+        """The :class:`ContrastCoordinates` for the L2 weight ``alpha``.
+
+        A feature's scale is ``sqrt(q var_j + alpha)``, with ``q`` the mean of
+        ``pi_k (1 - pi_k)``: the curvature along each contrast is then about 1.
+        """
+        q = float(np.mean(self.prior * (1.0 - self.prior)))
+        scale = np.sqrt(q * self.var + alpha)
+        scale = np.where(scale > 0, scale, 1.0)
+        return ContrastCoordinates(self.prior, self.mu, scale, self.center)
+
 
 @dataclass(frozen=True)
 class Preconditioner:
@@ -279,6 +291,11 @@ class Preconditioner:
         """Plain coordinates (``D = 1``, ``mu = 0``), for comparisons."""
         K = prior.shape[0]
         return cls(prior, np.zeros(n_features), np.ones((K, n_features)), fit_intercept)
+
+    @property
+    def shape(self):
+        """``(K, d)``: the shape of the coefficients ``W``."""
+        return self.D.shape
 
     @property
     def n_params(self):
@@ -321,3 +338,105 @@ class Preconditioner:
             gW = gW @ self.U
         np.divide(gW, self.D, out=out[: K * d].reshape(K, d))
         return out
+
+
+@dataclass(frozen=True)
+class ContrastCoordinates:
+    """Contrasts against class 0 on centred, scaled features: no gauge left.
+
+    ``theta`` holds, for each class ``k = 1..K-1``, ``(W_k - W_0) * scale``
+    and, with intercepts, ``c_k - c_0`` where ``c = b + W @ mu`` (the
+    intercepts of the centred features).  :meth:`unpack` returns the centred
+    model (``sum_k W_k = 0``, ``sum_k c_k = 0``), which is the optimum of the
+    L2 penalty along the softmax's shift invariance, so nothing the objective
+    can reach is lost: ``(K - 1) (d + 1)`` parameters instead of ``K (d + 1)``,
+    and for two classes exactly the log-odds.  The Hessian in these
+    coordinates (``_loss.contrast_hessian`` plus the penalty's
+    ``alpha (I - 1 1^T / K) / scale^2``) is positive definite wherever the
+    centred features have full rank or ``alpha > 0``; the diagonal
+    :class:`Preconditioner`'s full coordinates always leave the intercepts'
+    shift as an exact null direction.
+
+    Parameters
+    ----------
+    prior : ndarray of shape (K,)
+        Weighted class priors (the start's intercepts are their logs).
+    mu : ndarray of shape (d,)
+        Centring of the features (zeros without intercept).
+    scale : ndarray of shape (d,)
+        Positive scales of the centred features.
+    fit_intercept : bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> coords = ContrastCoordinates(np.full(2, 0.5), np.zeros(1), np.ones(1), True)
+    >>> coords.n_params  # two classes: the log-odds coefficient and intercept
+    2
+    >>> coords.unpack(np.array([2.0, 1.0]))
+    (array([[-1.],
+           [ 1.]]), array([-0.5,  0.5]))
+    """
+
+    prior: np.ndarray
+    mu: np.ndarray
+    scale: np.ndarray
+    fit_intercept: bool
+
+    @property
+    def shape(self):
+        """``(K, d)``: the shape of the coefficients ``W``."""
+        return self.prior.shape[0], self.scale.shape[0]
+
+    @property
+    def n_params(self):
+        """Length of ``theta``: ``(K - 1) * (d + 1)``, or ``(K - 1) * d``."""
+        K, d = self.shape
+        return (K - 1) * (d + int(self.fit_intercept))
+
+    def unpack(self, theta):
+        """Centred model parameters ``(W, b)`` (b None without intercept)."""
+        K, d = self.shape
+        B = theta.reshape(K - 1, -1)
+        W = np.empty((K, d))
+        np.divide(B[:, :d], self.scale, out=W[1:])
+        W[0] = 0.0
+        W -= W.sum(axis=0) / K
+        if not self.fit_intercept:
+            return W, None
+        c = np.empty(K)
+        c[0] = 0.0
+        c[1:] = B[:, d]
+        c -= c.sum() / K
+        return W, c - W @ self.mu
+
+    def pack(self, W, b):
+        """``theta`` from model parameters in any gauge."""
+        K, d = self.shape
+        B = np.empty((K - 1, d + int(self.fit_intercept)))
+        B[:, :d] = (W[1:] - W[0]) * self.scale
+        if self.fit_intercept:
+            c = b + W @ self.mu
+            B[:, d] = c[1:] - c[0]
+        return B.ravel()
+
+    def chain(self, gW, gb):
+        """Map a gradient w.r.t. ``(W, b)`` to one w.r.t. ``theta``."""
+        K, d = self.shape
+        B = np.empty((K - 1, d + int(self.fit_intercept)))
+        if self.fit_intercept:
+            gW = gW - np.outer(gb, self.mu)
+            B[:, d] = gb[1:] - gb.sum() / K
+        np.subtract(gW[1:], gW.sum(axis=0) / K, out=B[:, :d])
+        B[:, :d] /= self.scale
+        return B.ravel()
+
+    def penalty_hessian(self, alpha):
+        """The L2 term's Hessian ``alpha (I - 1 1^T / K) (x) diag(1 / scale^2)``
+        (zero on the intercepts), as an ``(n_params, n_params)`` array."""
+        K, d = self.shape
+        d1 = d + int(self.fit_intercept)
+        per_feature = np.zeros(d1)
+        per_feature[:d] = alpha / self.scale**2
+        classes = np.eye(K - 1) - 1.0 / K
+        return np.kron(classes, np.diag(per_feature))

@@ -13,6 +13,7 @@ from ._blocks import HOST, input_backend, registered_backend
 from ._objective import full_parameters, reported_parameters
 from ._path import FitOptions, fit_path
 from ._penalty import Penalty
+from ._solver import SOLVERS
 from ._xp import ARRAY_API_SUPPORTED, to_host
 
 __all__ = ["SoftmaxRegression"]
@@ -30,8 +31,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     with ``s_i`` the sample weight times the class weight (``r = 0``, the
     default, is the L2 penalty; ``r = 1`` the lasso).  The cross-entropy
     is computed through the max-shifted log-softmax, so it is exact for any
-    finite scores.  The fit runs a truncated Newton-CG (``solver="auto"`` on
-    problems where one evaluation is cheap) or L-BFGS on an exact
+    finite scores.  The fit runs Newton on the exact Hessian (``solver="auto"``
+    on small problems), a truncated Newton-CG (where one evaluation is cheap)
+    or L-BFGS on an exact
     preconditioning of the same objective (features rescaled and centred
     implicitly, the penalty carried through exactly), which reaches the
     optimum on unscaled data without changing the model.  With ``r > 0`` the
@@ -61,16 +63,22 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     label_smoothing : float in [0, 1), default=0.0
         Fit the targets ``(1 - label_smoothing) * Y + label_smoothing / K``
         instead of ``Y`` (one-hot rows for labels).
-    solver : {"auto", "lbfgs", "newton-cg"}, default="auto"
+    solver : {"auto", "lbfgs", "newton-cg", "newton-cholesky"}, default="auto"
         "lbfgs": limited-memory BFGS.  Without an L1 part it is the package's
         own two-loop recursion on scipy's Wolfe line search (scipy's
         L-BFGS-B spends ~150 ms per iteration in its compact-matrix updates at
         10^6 parameters; the iterates are the same); with one, scipy's
         L-BFGS-B over the split, bounded variables.  "newton-cg": truncated
         Newton on exact Hessian-vector products, robust on ill-conditioned
-        problems (no L1 part).  "auto": L-BFGS-B when the penalty has an L1
-        part (``l1_ratio > 0`` and finite ``C``); otherwise Newton-CG when
-        one evaluation is cheap (``n * d * K <= 1e7``), else L-BFGS (then,
+        problems (no L1 part).  "newton-cholesky": Newton on the whole
+        Hessian of the ``(K - 1) (d + 1)`` class contrasts (for two classes
+        the log-odds), solved by Cholesky (no L1 part; the Hessian costs
+        ``n ((K - 1) (d + 1))^2 / 2`` multiply-adds per step, so only for few
+        features and classes).  "auto": L-BFGS-B when the penalty has an L1
+        part (``l1_ratio > 0`` and finite ``C``); otherwise "newton-cholesky"
+        where its steps cost no more than Newton-CG's (at most 600
+        contrasts; docs/performance.rst), else Newton-CG when one evaluation
+        is cheap (``n * d * K <= 1e7``), else L-BFGS (then,
         with ``d <= 4 K`` dense features, in the eigenbasis of the feature
         covariance).  All run in preconditioned coordinates and stop on the
         same rule (see ``tol``; with an L1 part it bounds the KKT residual,
@@ -163,7 +171,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         "fit_intercept": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
-        "solver": [StrOptions({"auto", "lbfgs", "newton-cg"})],
+        "solver": [StrOptions({"auto", *SOLVERS})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "warm_start": ["boolean"],

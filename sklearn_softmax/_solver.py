@@ -1,10 +1,11 @@
-"""Minimisers: L-BFGS and a truncated Newton-CG, one stopping rule, the choice.
+"""Minimisers: L-BFGS, Newton-CG and exact Newton, one stopping rule, the choice.
 
 The loops live below: ``_lbfgs`` (our unbounded L-BFGS, and scipy's L-BFGS-B
 for bounds: the only calls of ``scipy.optimize``'s minimisers; ``_l1`` takes
 its ``Bounds`` from there too) and ``_newton``.  Here the rule is applied and
 the results are packaged.  The minimisers see an objective only through
-``_objective.Objective`` (``SmoothObjective`` for Newton-CG).
+``_objective.Objective`` (``SmoothObjective`` for Newton-CG,
+``ExactHessianObjective`` for Newton on the exact Hessian, "newton-cholesky").
 
 Convergence means ``max |optimality| <= stop_threshold(tol, f)`` in the
 solver's (preconditioned) coordinates: a gradient in units of standardised
@@ -24,22 +25,33 @@ from ._lbfgs import default_history
 from ._newton import conjugate_gradient
 
 __all__ = [
+    "SOLVERS",
     "SolveResult",
     "SolverSettings",
     "choose_solver",
     "conjugate_gradient",
     "default_history",
     "effective_tol",
+    "exact_newton_pays",
     "minimize_lbfgs",
     "minimize_newton_cg",
+    "minimize_newton_exact",
     "solve",
     "stop_threshold",
 ]
+
+# The minimisers :func:`solve` runs ("auto" resolves to one of them).
+SOLVERS = ("lbfgs", "newton-cg", "newton-cholesky")
 
 # "auto" takes Newton-CG below this many multiply-adds per evaluation (n * d * K):
 # there evaluations are cheap and Newton is robust to ill-conditioning (nearly
 # separable data, weak penalties) where L-BFGS needs thousands of iterations.
 _AUTO_NEWTON_WORK = 10_000_000
+
+# Newton on the exact Hessian: at most this many parameters, and a step that
+# costs at most this many Newton-CG Hessian products (``exact_newton_pays``).
+_EXACT_MAX_PARAMS = 600
+_EXACT_STEP_PRODUCTS = 20
 
 # Float32 gradients carry rounding of ~1e-7 times the sum of |terms|; below
 # this floor the criterion would only measure noise.
@@ -277,6 +289,25 @@ def minimize_lbfgs(
     )
 
 
+def _minimize_newton(objective, theta0, method, tol, max_iter, verbose, **options):
+    """Run the Newton loop ``method`` (``_newton``) under the rule; a SolveResult."""
+
+    def report(n_iter, f, g):
+        if verbose:
+            _progress(n_iter, f, g, objective.n_passes)
+
+    with single_threaded_blas(), objective.blocks:
+        theta, f, g, n_iter, converged, message = method(
+            objective,
+            theta0,
+            threshold=lambda f: stop_threshold(tol, f),
+            max_iter=max_iter,
+            report=report,
+            **options,
+        )
+    return _result(objective, theta, f, g, n_iter, tol, message, converged)
+
+
 def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=200):
     """Minimise ``objective`` by truncated Newton-CG until the rule holds.
 
@@ -285,34 +316,64 @@ def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=20
     ``max_iter``, ``verbose`` as :class:`SolverSettings`, ``max_cg`` the CG
     steps per Newton step at most.  Returns a :class:`SolveResult`.
     """
-
-    def report(n_iter, f, g):
-        if verbose:
-            _progress(n_iter, f, g, objective.n_passes)
-
-    with single_threaded_blas(), objective.blocks:
-        theta, f, g, n_iter, converged, message = _newton.newton_cg(
-            objective,
-            theta0,
-            threshold=lambda f: stop_threshold(tol, f),
-            max_iter=max_iter,
-            max_cg=max_cg,
-            report=report,
-        )
-    return _result(objective, theta, f, g, n_iter, tol, message, converged)
+    return _minimize_newton(
+        objective, theta0, _newton.newton_cg, tol, max_iter, verbose, max_cg=max_cg
+    )
 
 
-def choose_solver(solver, work):
-    """The minimiser for ``solver``: "auto" picks Newton-CG when one evaluation
-    is cheap (``work = n * d * K`` multiply-adds at most 1e7), else L-BFGS.
+def minimize_newton_exact(objective, theta0, *, tol, max_iter, verbose=0):
+    """Minimise ``objective`` by Newton on its exact Hessian until the rule holds.
+
+    As :func:`minimize_newton_cg`, with each Newton system solved whole by
+    Cholesky (:func:`~sklearn_softmax._newton.newton_exact`); ``objective``
+    an ``ExactHessianObjective``.  Returns a :class:`SolveResult`.
+    """
+    return _minimize_newton(
+        objective, theta0, _newton.newton_exact, tol, max_iter, verbose
+    )
+
+
+def exact_newton_pays(n_samples, n_features, n_classes):
+    """Whether Newton on the exact Hessian beats Newton-CG (the cost model).
+
+    One exact step forms the Hessian of ``m = (K - 1) (d + 1)`` contrast
+    parameters (``n m^2 / 2`` multiply-adds in matrix-matrix products) and
+    factors it (``m^3 / 3``); a Newton-CG step costs a few dozen Hessian
+    products of ``2 n d K`` each, in skinny products and Python calls.  Exact
+    Newton is taken while its step costs at most :data:`_EXACT_STEP_PRODUCTS`
+    products and ``m`` is at most :data:`_EXACT_MAX_PARAMS`
+    (docs/performance.rst: the crossover measured).
 
     Examples
     --------
-    >>> choose_solver("auto", 1e6), choose_solver("auto", 1e8)
-    ('newton-cg', 'lbfgs')
+    >>> exact_newton_pays(569, 30, 2), exact_newton_pays(1797, 64, 10)
+    (True, False)
+    """
+    m = (n_classes - 1) * (n_features + 1)
+    step = n_samples * m * m / 2 + m**3 / 3
+    product = 2 * n_samples * max(n_features, 1) * n_classes
+    return m <= _EXACT_MAX_PARAMS and step <= _EXACT_STEP_PRODUCTS * product
+
+
+def choose_solver(solver, n_samples, n_features, n_classes):
+    """The minimiser for ``solver``; "auto" decides by the problem's size.
+
+    Newton on the exact Hessian ("newton-cholesky") where it pays
+    (:func:`exact_newton_pays`), else Newton-CG when one evaluation is cheap
+    (``n d K`` multiply-adds at most 1e7), else L-BFGS.
+
+    Examples
+    --------
+    >>> choose_solver("auto", 150, 4, 3), choose_solver("auto", 10**4, 100, 10)
+    ('newton-cholesky', 'newton-cg')
+    >>> choose_solver("auto", 10**5, 200, 10), choose_solver("lbfgs", 150, 4, 3)
+    ('lbfgs', 'lbfgs')
     """
     if solver != "auto":
         return solver
+    if exact_newton_pays(n_samples, n_features, n_classes):
+        return "newton-cholesky"
+    work = n_samples * n_features * n_classes
     return "newton-cg" if work <= _AUTO_NEWTON_WORK else "lbfgs"
 
 
@@ -338,7 +399,7 @@ class SolverSettings:
 
     Parameters
     ----------
-    solver : {"lbfgs", "newton-cg"}
+    solver : {"lbfgs", "newton-cg", "newton-cholesky"}
         Concrete: callers resolve "auto" first (:func:`choose_solver`).
     tol : float
         Before the float32 floor (:func:`effective_tol`).
@@ -354,7 +415,7 @@ class SolverSettings:
     verbose: int = 0
 
     def __post_init__(self):
-        if self.solver not in ("lbfgs", "newton-cg"):
+        if self.solver not in SOLVERS:
             raise ValueError(f"unknown solver {self.solver!r} (resolve 'auto' first)")
 
 
@@ -364,7 +425,9 @@ def solve(objective, theta0, settings):
     Parameters
     ----------
     objective : Objective
-        A :class:`~sklearn_softmax._objective.SmoothObjective` for Newton-CG.
+        A :class:`~sklearn_softmax._objective.SmoothObjective` for Newton-CG,
+        an :class:`~sklearn_softmax._objective.ExactHessianObjective` for
+        "newton-cholesky".
     theta0 : ndarray
         The start.
     settings : SolverSettings
@@ -379,15 +442,17 @@ def solve(objective, theta0, settings):
     Raises
     ------
     ValueError
-        For Newton-CG on an objective with bounds (only L-BFGS-B handles them).
+        For Newton on an objective with bounds (only L-BFGS-B handles them).
     """
     solver = settings.solver
-    if solver == "newton-cg" and objective.bounds is not None:
-        raise ValueError("solver='newton-cg' cannot handle bounds.")
+    if solver != "lbfgs" and objective.bounds is not None:
+        raise ValueError(f"solver={solver!r} cannot handle bounds.")
     tol = effective_tol(settings.tol, objective.dtype)
     budget = dict(tol=tol, max_iter=settings.max_iter, verbose=settings.verbose)
     if solver == "newton-cg":
         result = minimize_newton_cg(objective, theta0, **budget)
+    elif solver == "newton-cholesky":
+        result = minimize_newton_exact(objective, theta0, **budget)
     else:
         float32 = np.dtype(objective.dtype) == np.float32
         stall_tol = max(tol, _FLOAT32_LBFGS_STALL_TOL) if float32 else None

@@ -25,6 +25,7 @@ from ._xp import accumulation_dtype, namespace_of, to_device
 
 __all__ = [
     "CHUNK_ELEMENTS",
+    "contrast_hessian",
     "correlation",
     "cross_entropy_rows",
     "hessian_diagonal",
@@ -181,6 +182,32 @@ def hessian_diagonal(X, P, weights, mu):
     mu = to_device(mu, xp, device, acc)
     dW = ax2 - 2.0 * ax * mu + db[:, None] * (mu * mu)
     return xp.clip(dW, min=0.0), db
+
+
+def contrast_hessian(X, P, weights, mu, scale, fit_intercept):
+    """``_loss.contrast_hessian`` of a device block, in the accumulation dtype."""
+    xp, device = namespace_of(X)
+    acc = accumulation_dtype(xp, device)
+    d, K = X.shape[1], P.shape[1]
+    d1 = d + int(fit_intercept)
+    m = (K - 1) * d1
+    mu, scale = to_device(mu, xp, device, acc), to_device(scale, xp, device, acc)
+    H = xp.zeros((m, m), dtype=acc, device=device)
+    diagonal = [xp.zeros((d1, d1), dtype=acc, device=device) for _ in range(K - 1)]
+    for a, e in row_chunks(X.shape[0], max(m, d1)):
+        A = (xp.astype(X[a:e, ...], acc) - mu) / scale
+        if fit_intercept:
+            A = xp.concat([A, xp.ones((e - a, 1), dtype=acc, device=device)], axis=1)
+        A = A * xp.sqrt(xp.astype(weights[a:e], acc))[:, None]
+        Pc = xp.astype(P[a:e, 1:], acc)
+        B = xp.reshape(Pc[:, :, None] * A[:, None, :], (e - a, m))
+        H = H - B.T @ B
+        for k in range(K - 1):
+            diagonal[k] = diagonal[k] + B[:, k * d1 : (k + 1) * d1].T @ A
+    for k in range(K - 1):
+        block = slice(k * d1, (k + 1) * d1)
+        H[block, block] = H[block, block] + diagonal[k]
+    return H
 
 
 # -- targets and data statistics (_targets, _precondition) ---------------------

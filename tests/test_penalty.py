@@ -6,7 +6,7 @@ import pytest
 from sklearn_softmax import SoftmaxRegression, SoftmaxRegressionCV
 from sklearn_softmax._blocks import RowBlocks
 from sklearn_softmax._l1 import L1Split
-from sklearn_softmax._objective import SoftmaxObjective
+from sklearn_softmax._objective import ContrastObjective, SoftmaxObjective
 from sklearn_softmax._penalty import Penalty
 from sklearn_softmax._precondition import DataStatistics
 
@@ -29,22 +29,28 @@ def test_l1_part_makes_the_problem_non_smooth_and_uncentred():
 
 
 def test_solver_choice_follows_the_penalty():
-    assert Penalty(1.0, 0.5).solver("auto", work=10) == "lbfgs"
-    assert Penalty(1.0, 0.0).solver("auto", work=10) == "newton-cg"
-    assert Penalty(1.0, 0.0).solver("auto", work=10**9) == "lbfgs"
-    assert Penalty(np.inf, 0.5).solver("newton-cg", work=10) == "newton-cg"
-    with pytest.raises(ValueError, match="newton-cg.*l1_ratio=0.5"):
-        Penalty(1.0, 0.5).solver("newton-cg", work=10)
+    small, mid, large = (100, 4, 3), (10**4, 100, 10), (10**5, 1000, 10)
+    assert Penalty(1.0, 0.5).solver("auto", *small) == "lbfgs"
+    assert Penalty(1.0, 0.0).solver("auto", *small) == "newton-cholesky"
+    assert Penalty(1.0, 0.0).solver("auto", *mid) == "newton-cg"
+    assert Penalty(1.0, 0.0).solver("auto", *large) == "lbfgs"
+    assert Penalty(np.inf, 0.5).solver("newton-cg", *small) == "newton-cg"
+    for solver in ("newton-cg", "newton-cholesky"):
+        with pytest.raises(ValueError, match=f"{solver}.*l1_ratio=0.5"):
+            Penalty(1.0, 0.5).solver(solver, *small)
 
 
 def test_objective_is_wrapped_exactly_when_there_is_an_l1_part():
     X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0, 1, 1])
     blocks = RowBlocks.whole(X, y, np.full(3, 1 / 3))
     stats = DataStatistics.from_blocks(blocks, 2, center=True)
-    smooth = Penalty(2.0).objective(blocks, stats, total=3.0, dtype=X.dtype)
+    kw = dict(total=3.0, dtype=X.dtype, solver="lbfgs")
+    smooth = Penalty(2.0).objective(blocks, stats, **kw)
     assert isinstance(smooth, SoftmaxObjective) and smooth.bounds is None
     assert smooth.alpha == 1.0 / 6.0
-    split = Penalty(2.0, 0.5).objective(blocks, stats, total=3.0, dtype=X.dtype)
+    exact = Penalty(2.0).objective(blocks, stats, **{**kw, "solver": "newton-cholesky"})
+    assert isinstance(exact, ContrastObjective) and exact.n_params == 2
+    split = Penalty(2.0, 0.5).objective(blocks, stats, **kw)
     assert isinstance(split, L1Split)
     assert split.smooth.alpha == 0.5 / 6.0
     D = split.smooth.preconditioner.D

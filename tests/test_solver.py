@@ -433,9 +433,10 @@ def test_newton_gap_estimate_vetoes_a_small_gradient_on_a_flat_valley():
 
 # -- solver choice and float32 floor --------------------------------------------
 def test_choose_solver_and_float32_floor():
-    assert choose_solver("auto", 10_000_000) == "newton-cg"
-    assert choose_solver("auto", 10_000_001) == "lbfgs"
-    assert choose_solver("lbfgs", 1) == "lbfgs"
+    # above the exact-Newton rule: Newton-CG up to 1e7 multiply-adds per pass
+    assert choose_solver("auto", 10_000, 100, 10) == "newton-cg"
+    assert choose_solver("auto", 10_001, 100, 10) == "lbfgs"
+    assert choose_solver("lbfgs", 1, 1, 2) == "lbfgs"
     assert effective_tol(1e-6, np.float32) == 1e-5  # both solvers
     assert effective_tol(1e-3, np.float32) == 1e-3
     assert effective_tol(1e-9, np.float64) == 1e-9
@@ -446,7 +447,7 @@ def test_solve_reports_solver_and_applied_tol():
     res = solve(
         obj,
         np.zeros(3),
-        SolverSettings(choose_solver("auto", 2 * 3), tol=1e-8, max_iter=10),
+        SolverSettings(choose_solver("auto", 10**4, 100, 10), tol=1e-8, max_iter=10),
     )
     assert res.solver == "newton-cg" and res.tol == 1e-5
     assert res.converged and res.reason is None
