@@ -288,3 +288,67 @@ def test_hessian_diagonal_matches_the_explicit_formula(fmt):
     A = w[:, None] * P * (1 - P)
     np.testing.assert_allclose(dW, A.T @ (dense - mu) ** 2, rtol=1e-12)
     np.testing.assert_allclose(db, A.sum(axis=0), rtol=1e-12)
+
+
+# -- the exact Hessian in contrast coordinates -------------------------------------
+
+
+def _brute_contrast_hessian(X, P, w, mu, scale, fit_intercept):
+    """``sum_i w_i kron(diag(p'_i) - p'_i p'_i^T, x1_i x1_i^T)`` row by row."""
+    X = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+    Pc = np.asarray(P, dtype=np.float64)[:, 1:]
+    H = 0.0
+    for x, p, wi in zip(X, Pc, w, strict=True):
+        x1 = (x - mu) / scale
+        if fit_intercept:
+            x1 = np.append(x1, 1.0)
+        H = H + wi * np.kron(np.diag(p) - np.outer(p, p), np.outer(x1, x1))
+    return H
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+@pytest.mark.parametrize("k", [2, 4])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
+def test_contrast_hessian_is_the_sum_over_rows(fmt, dtype, fit_intercept, k, chunked):
+    dense = sparse_matrix(n=60, d=5, density=0.5, seed=4).toarray().astype(dtype)
+    dense[:, 1] += 3.0  # a column far from centred
+    X = dense if fmt == "dense" else sp.csr_matrix(dense).asformat(fmt)
+    _, w = labels_and_weights(X, K=k, seed=4)
+    rng = np.random.default_rng(5)
+    P = rng.dirichlet(np.ones(k), size=60).astype(dtype)
+    mu = rng.normal(size=5)
+    scale = rng.uniform(0.5, 3.0, size=5)
+    if chunked:  # rows in several chunks (at least m per chunk)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_loss, "CHUNK_ELEMENTS", 1)
+            H = _loss.contrast_hessian(X, P, w, mu, scale, fit_intercept)
+    else:
+        H = _loss.contrast_hessian(X, P, w, mu, scale, fit_intercept)
+    d1 = 5 + int(fit_intercept)
+    assert H.shape == ((k - 1) * d1, (k - 1) * d1) and H.dtype == np.float64
+    ref = _brute_contrast_hessian(dense, P, w, mu, scale, fit_intercept)
+    # the same float64 products in another order
+    assert_allclose(H, ref, rtol=1e-12, atol=1e-14 * np.abs(ref).max())
+    assert_allclose(H, H.T, rtol=0, atol=1e-15 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("kind", ["labels", "soft"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_loss_gradient_hessian_is_loss_gradient_and_contrast_hessian(
+    kind, fit_intercept
+):
+    X, Wt, b, labels, soft, weights = _problem(seed=6)
+    target = labels if kind == "labels" else soft
+    b = b if fit_intercept else None
+    rng = np.random.default_rng(6)
+    contrasts = (rng.normal(size=D), rng.uniform(0.5, 2.0, size=D), fit_intercept)
+    loss, gW, gb, H = _loss.loss_gradient_hessian(X, Wt, b, target, weights, contrasts)
+    ref_loss, ref_gW, ref_gb = _loss.loss_gradient(X, Wt, b, target, weights)
+    assert loss == pytest.approx(ref_loss, rel=1e-14)
+    assert_allclose(gW, ref_gW, rtol=1e-13, atol=1e-15)
+    assert_allclose(gb, ref_gb, rtol=1e-13, atol=1e-15)
+    P = _loss.softmax_at(X, Wt, b)
+    ref_H = _brute_contrast_hessian(X, P, weights, *contrasts)
+    assert_allclose(H, ref_H, rtol=1e-12, atol=1e-14 * np.abs(ref_H).max())

@@ -11,6 +11,8 @@ from numpy.testing import assert_allclose
 
 from sklearn_softmax._blocks import RowBlocks
 from sklearn_softmax._objective import (
+    ContrastObjective,
+    ExactHessianObjective,
     full_parameters,
     objective_value,
     reported_parameters,
@@ -123,6 +125,66 @@ def test_hessian_products_match_gradient_differences(fit_intercept):
         unit = np.eye(obj.n_params)
         explicit = np.array([hessp(e) @ e for e in unit])
     assert_allclose(diagonal, explicit, rtol=1e-10)
+
+
+def _contrast_objective(K, fit_intercept, alpha, fmt="dense"):
+    rng = np.random.default_rng(24)
+    X = rng.normal(size=(60, 3)) * [1e-2, 1.0, 30.0] + [5.0, 0.0, -2.0]
+    y = np.arange(60) % K
+    X[:, 1] += y
+    w = rng.uniform(0.5, 2.0, size=60)
+    Xf = sp.csr_matrix(X) if fmt == "csr" else X
+    obj = objective_on(
+        Xf, y, w / w.sum(), K, alpha=alpha, fit_intercept=fit_intercept, contrast=True
+    )
+    return obj, X, y, w / w.sum()
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@pytest.mark.parametrize("alpha", [0.01, 0.0])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("K", [2, 3])
+def test_contrast_hessian_matches_gradient_differences(K, fit_intercept, alpha, fmt):
+    obj, X, y, w = _contrast_objective(K, fit_intercept, alpha, fmt)
+    assert isinstance(obj, ContrastObjective) and isinstance(obj, ExactHessianObjective)
+    assert obj.n_params == (K - 1) * (3 + int(fit_intercept))
+    theta = np.random.default_rng(25).normal(scale=0.5, size=obj.n_params)
+    with obj.blocks:
+        H = obj.hessian(theta)
+        # central differences of the gradient, column by column
+        h = 1e-5
+        fd = np.empty_like(H)
+        for j in range(obj.n_params):
+            e = np.zeros(obj.n_params)
+            e[j] = h
+            fd[:, j] = (obj.loss_grad(theta + e)[1] - obj.loss_grad(theta - e)[1]) / (
+                2 * h
+            )
+        assert_allclose(H, fd, rtol=1e-6, atol=1e-8 * np.abs(H).max())
+        assert_allclose(H, H.T, rtol=0, atol=0)
+        assert np.linalg.eigvalsh(H).min() > 0  # no gauge left: definite here
+        # the products Newton-CG would use are the same matrix
+        hessp, diagonal = obj.hessian_at(theta)
+        v = np.random.default_rng(26).normal(size=obj.n_params)
+        assert_allclose(hessp(v), H @ v, rtol=1e-14, atol=0)
+        assert_allclose(diagonal, np.diag(H), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_contrast_objective_is_the_softmax_objective_of_the_centred_model(
+    fit_intercept,
+):
+    alpha = 0.01
+    obj, X, y, w = _contrast_objective(3, fit_intercept, alpha)
+    theta = np.random.default_rng(27).normal(scale=0.5, size=obj.n_params)
+    with obj.blocks:
+        f, g = obj.loss_grad(theta)
+    fd = central_differences(lambda t: obj.loss_grad(t)[0], theta, 1e-6)
+    assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+    W, b = obj.unpack(theta)
+    assert_allclose(W.sum(axis=0), 0.0, atol=1e-14)
+    ref = objective(X, y, W, np.zeros(3) if b is None else b, np.inf, w)
+    assert f == pytest.approx(ref + 0.5 * alpha * np.sum(W**2), rel=1e-12)
 
 
 def test_initial_point_is_zero_coefficients_at_log_priors():

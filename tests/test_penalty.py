@@ -70,3 +70,12 @@ def test_both_estimators_apply_the_same_solver_rule():
     SoftmaxRegression(C=np.inf, solver="newton-cg", l1_ratio=0.5).fit(X, y)
     cv = SoftmaxRegressionCV(Cs=[np.inf], solver="newton-cg", l1_ratios=[0.5], cv=2)
     assert np.all(cv.fit(X, y).n_iter_ > 0)
+
+
+def test_newton_cholesky_with_an_l1_part_is_refused_by_the_estimator():
+    X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    with pytest.raises(ValueError, match="newton-cholesky.*smooth.*l1_ratio=0.5"):
+        SoftmaxRegression(solver="newton-cholesky", l1_ratio=0.5).fit(X, y)
+    # no L1 part at C=inf: allowed (data not separable)
+    X, y = np.arange(8.0)[:, None], np.array([0, 1, 0, 1, 1, 0, 1, 1])
+    SoftmaxRegression(C=np.inf, solver="newton-cholesky", l1_ratio=0.5).fit(X, y)

@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _helpers import labels_and_weights, sparse_matrix, traced_peak
+from _helpers import central_differences, labels_and_weights, sparse_matrix, traced_peak
 
 from sklearn_softmax import _loss
 from sklearn_softmax._blocks import RowBlocks
 from sklearn_softmax._precondition import (
     MAX_ROTATED_SPREAD,
+    ContrastCoordinates,
     DataStatistics,
     Preconditioner,
     class_priors,
@@ -209,3 +210,105 @@ def test_no_rotation_for_sparse_blocks():
         stats = DataStatistics.from_blocks(blocks, 4, center=True)
         assert stats.rotated(blocks) is stats
         assert feature_covariance(blocks, stats.mu, stats.var) is None
+
+
+# -- contrast coordinates (newton-cholesky) -------------------------------------------
+def _contrasts(K, fit_intercept, seed=30, d=4):
+    rng = np.random.default_rng(seed)
+    return ContrastCoordinates(
+        prior=rng.dirichlet(np.ones(K)),
+        mu=rng.normal(size=d) if fit_intercept else np.zeros(d),
+        scale=rng.uniform(0.1, 10.0, size=d),
+        fit_intercept=fit_intercept,
+    )
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("K", [2, 3, 5])
+def test_contrast_pack_unpack_round_trip_and_centred_gauge(K, fit_intercept):
+    coords = _contrasts(K, fit_intercept)
+    assert coords.n_params == (K - 1) * (4 + int(fit_intercept))
+    rng = np.random.default_rng(31)
+    theta = rng.normal(size=coords.n_params)
+    np.testing.assert_allclose(
+        coords.pack(*coords.unpack(theta)), theta, rtol=1e-13, atol=1e-14
+    )
+    # a centred model, then the same model in another gauge (softmax shift)
+    W = rng.normal(size=(K, 4))
+    W -= W.mean(axis=0)
+    b = rng.normal(size=K)
+    b -= b.mean()
+    shifted_W = W + rng.normal(size=4)
+    shifted_b = b + 2.5
+    W2, b2 = coords.unpack(coords.pack(shifted_W, shifted_b if fit_intercept else None))
+    np.testing.assert_allclose(W2, W, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(W2.sum(axis=0), 0.0, atol=1e-14)
+    if fit_intercept:
+        np.testing.assert_allclose(b2, b, rtol=1e-13, atol=1e-14)
+    else:
+        assert b2 is None
+
+
+def test_binary_contrasts_are_the_log_odds():
+    coords = _contrasts(2, True)
+    rng = np.random.default_rng(32)
+    W, b = rng.normal(size=(2, 4)), rng.normal(size=2)
+    theta = coords.pack(W, b)
+    w, c = W[1] - W[0], b[1] - b[0]
+    # log-odds coefficients scaled, and the log-odds intercept of centred features
+    np.testing.assert_allclose(theta[:4], w * coords.scale, rtol=1e-14)
+    assert theta[4] == pytest.approx(c + w @ coords.mu, rel=1e-13)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("K", [2, 4])
+def test_contrast_chain_is_the_chain_rule(K, fit_intercept):
+    # F(W, b) depends on the gauge, so the check covers every part of chain
+    coords = _contrasts(K, fit_intercept)
+    rng = np.random.default_rng(33)
+    A, a = rng.normal(size=(K, 4)), rng.normal(size=K)
+
+    def F(W, b):
+        value = np.sum(A * np.sin(W)) + 0.5 * np.sum(W**2 * A**2)
+        return value + (np.sum(a * b**3) if b is not None else 0.0)
+
+    def gradient(W, b):
+        gW = A * np.cos(W) + W * A**2
+        return gW, (3 * a * b**2 if b is not None else None)
+
+    theta = rng.normal(size=coords.n_params)
+    fd = central_differences(lambda t: F(*coords.unpack(t)), theta, 1e-6)
+    g = coords.chain(*gradient(*coords.unpack(theta)))
+    np.testing.assert_allclose(g, fd, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_contrast_penalty_hessian_is_the_l2_term_in_theta(fit_intercept):
+    # theta -> W is linear (J), so the Hessian of alpha/2 ||W||^2 is alpha J^T J
+    coords = _contrasts(3, fit_intercept)
+    alpha = 0.3
+    J = np.column_stack([coords.unpack(e)[0].ravel() for e in np.eye(coords.n_params)])
+    np.testing.assert_allclose(
+        coords.penalty_hessian(alpha), alpha * J.T @ J, rtol=1e-12, atol=1e-15
+    )
+
+
+def test_contrasts_scale_features_to_unit_curvature():
+    rng = np.random.default_rng(34)
+    X = rng.normal(size=(200, 3)) * [1e-3, 1.0, 1e3]
+    X[:, 0] = 7.0  # a constant column: zero variance
+    y = rng.integers(3, size=200)
+    w = np.full(200, 1 / 200)
+    blocks = RowBlocks(X, y, w, n_classes=3, n_threads=1)
+    stats = DataStatistics.from_blocks(blocks, 3, center=True)
+    prior = np.bincount(y, minlength=3) / 200
+    q = np.mean(prior * (1 - prior))
+    var = X.var(axis=0)
+    for alpha in (0.0, 0.05):
+        coords = stats.contrasts(alpha)
+        expected = np.sqrt(q * var + alpha)
+        if alpha == 0:
+            expected[0] = 1.0  # zero scale replaced by one
+        np.testing.assert_allclose(coords.scale, expected, rtol=1e-8)
+        np.testing.assert_allclose(coords.mu, X.mean(axis=0), rtol=1e-12)
+        assert coords.fit_intercept

@@ -1,11 +1,10 @@
 """The minimisers (`_solver`) on small known problems: CG, the stopping rule,
 restarts, stalls, the history rule and the diagnosis ``solve`` returns."""
 
-import contextlib
-
 import numpy as np
 import pytest
 import scipy.optimize
+from _helpers import Quadratic, spd
 
 from sklearn_softmax import _lbfgs, _solver
 from sklearn_softmax._blocks import RowBlocks
@@ -14,66 +13,18 @@ from sklearn_softmax._newton import _StallMonitor
 from sklearn_softmax._objective import Objective, SmoothObjective, SoftmaxObjective
 from sklearn_softmax._precondition import DataStatistics
 from sklearn_softmax._solver import (
+    SOLVERS,
     SolverSettings,
     choose_solver,
     conjugate_gradient,
     default_history,
     effective_tol,
+    exact_newton_pays,
     minimize_lbfgs,
     minimize_newton_cg,
     solve,
     stop_threshold,
 )
-
-
-class Quadratic:
-    """``f = c + g0.x + x'Hx / 2``: a ``SmoothObjective`` (written protocol).
-
-    ``c`` defaults to the value that makes the minimum 2 (so that the stopping
-    rule's threshold is ``tol`` itself near the optimum).
-    """
-
-    def __init__(self, H, g0, c=None, dtype=np.float64):
-        if c is None:
-            c = 2.0 + 0.5 * g0 @ np.linalg.solve(H, g0)
-        self.H, self.g0, self.c = H, g0, c
-        self.dtype = np.dtype(dtype)
-        self.blocks = contextlib.nullcontext()
-        self.n_classes, self.n_features = 1, H.shape[0]
-        self.evaluations = 0
-
-    @property
-    def n_passes(self):
-        return self.evaluations
-
-    def loss_grad(self, x):
-        self.evaluations += 1
-        Hx = self.H @ x
-        return self.c + self.g0 @ x + 0.5 * x @ Hx, self.g0 + Hx
-
-    bounds = None
-
-    def optimality(self, x, g):
-        return g
-
-    def canonical(self, x):
-        return x
-
-    def hessian_at(self, x):
-        return (lambda v: self.H @ v), np.diag(self.H).copy()
-
-    def unpack(self, x):
-        return x, None
-
-    def pack(self, W, b):
-        return W
-
-    def initial(self):
-        return np.zeros(self.H.shape[0])
-
-    def minimum(self):
-        x = np.linalg.solve(self.H, -self.g0)
-        return x, self.loss_grad(x)[0]
 
 
 def test_the_doubles_and_the_objectives_implement_the_protocols():
@@ -100,29 +51,23 @@ def test_solve_takes_a_resolved_solver_and_no_newton_with_bounds():
         solve(obj, np.zeros(2), SolverSettings("newton-cg", tol=1e-6, max_iter=10))
 
 
-def _spd(n, cond, seed=0):
-    rng = np.random.default_rng(seed)
-    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
-    return (Q * np.logspace(0, np.log10(cond), n)) @ Q.T
-
-
 # -- conjugate gradients -------------------------------------------------------
 def test_cg_solves_a_known_quadratic():
-    H = _spd(30, 1e3)
+    H = spd(30, 1e3)
     g = np.random.default_rng(1).normal(size=30)
     p = conjugate_gradient(lambda v: H @ v, g, 1e-12, 200, np.diag(H))
     np.testing.assert_allclose(p, np.linalg.solve(H, -g), rtol=1e-8)
 
 
 def test_cg_is_scale_free_for_tiny_gradients():
-    H = _spd(10, 10.0)
+    H = spd(10, 10.0)
     g = np.random.default_rng(2).normal(size=10)
     p = conjugate_gradient(lambda v: H @ v, 1e-160 * g, 1e-12, 100, np.diag(H))
     np.testing.assert_allclose(p / 1e-160, np.linalg.solve(H, -g), rtol=1e-8)
 
 
 def test_cg_truncates_after_max_iter_with_a_descent_direction():
-    H = _spd(30, 1e4)
+    H = spd(30, 1e4)
     g = np.random.default_rng(3).normal(size=30)
     exact = np.linalg.solve(H, -g)
     p1 = conjugate_gradient(lambda v: H @ v, g, 1e-12, 1, np.ones(30))
@@ -154,7 +99,7 @@ def test_stop_threshold_is_tol_times_min_one_sqrt_f():
 @pytest.mark.parametrize("minimize", [minimize_lbfgs, minimize_newton_cg])
 @pytest.mark.parametrize("tol", [1e-3, 1e-8])
 def test_minimisers_stop_when_the_rule_holds(minimize, tol):
-    obj = Quadratic(_spd(20, 100.0), np.random.default_rng(4).normal(size=20))
+    obj = Quadratic(spd(20, 100.0), np.random.default_rng(4).normal(size=20))
     res = minimize(obj, np.zeros(20), tol=tol, max_iter=500)
     assert res.converged
     g = obj.loss_grad(res.W)[1]
@@ -172,7 +117,7 @@ def test_converged_at_start_takes_no_iteration():
 
 
 def test_max_iter_is_reported_as_the_reason():
-    obj = Quadratic(_spd(50, 1e6), np.random.default_rng(5).normal(size=50))
+    obj = Quadratic(spd(50, 1e6), np.random.default_rng(5).normal(size=50))
     res = solve(obj, np.zeros(50), SolverSettings("lbfgs", tol=1e-10, max_iter=3))
     assert not res.converged and res.reason == "max_iter" and res.n_iter == 3
     assert res.grad_max > res.threshold
@@ -190,7 +135,7 @@ def test_lbfgs_restarts_after_an_early_stop(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(_lbfgs, "lbfgs_run", stopping_early)
-    obj = Quadratic(_spd(30, 10.0), np.random.default_rng(6).normal(size=30))
+    obj = Quadratic(spd(30, 10.0), np.random.default_rng(6).normal(size=30))
     res = minimize_lbfgs(obj, np.zeros(30), tol=1e-6, max_iter=500)
     assert len(calls) == 2 and res.n_restarts == 1
     assert res.converged
@@ -217,7 +162,7 @@ def test_lbfgs_gives_up_when_restarts_do_not_help(monkeypatch):
 def test_two_loop_is_the_inverse_hessian_on_a_quadratic():
     # with n H-conjugate steps (as exact line searches make) the BFGS update
     # reproduces H^-1 exactly: the direction is the Newton step
-    H = _spd(4, 50.0)
+    H = spd(4, 50.0)
     rng = np.random.default_rng(8)
     pairs = []
     for s in np.linalg.eigh(H)[1].T * rng.uniform(0.5, 2.0, size=(4, 1)):
@@ -232,7 +177,7 @@ def test_two_loop_is_the_inverse_hessian_on_a_quadratic():
 # tol at the rounding level's edge for each conditioning (gaps ~1e-14)
 @pytest.mark.parametrize(("cond", "tol"), [(10.0, 1e-7), (1e3, 1e-6)])
 def test_own_lbfgs_matches_scipy_lbfgsb(cond, tol):
-    H = _spd(40, cond, seed=9)
+    H = spd(40, cond, seed=9)
     g0 = np.random.default_rng(10).normal(size=40)
     obj = Quadratic(H, g0)
     x_star, f_star = obj.minimum()
@@ -265,7 +210,7 @@ def test_own_lbfgs_steps_on_the_slope_where_the_wolfe_search_fails(
         return searches[-1]
 
     monkeypatch.setattr(_lbfgs, "_slope_step", counting)
-    obj = Quadratic(_spd(20, cond), np.random.default_rng(seed).normal(size=20))
+    obj = Quadratic(spd(20, cond), np.random.default_rng(seed).normal(size=20))
     res = minimize_lbfgs(obj, np.zeros(20), tol=1e-8, max_iter=500)
     assert searches and searches[0] is not None  # the fallback found a step
     assert res.converged and res.message == "converged" and res.n_restarts == 0
@@ -341,7 +286,7 @@ def test_float32_line_search_past_the_rounding_rule_is_cut_short():
 def test_own_lbfgs_ends_where_fun_declines_without_evaluating_again():
     # the declined evaluation ends scipy's line search at once; the run
     # returns the last iterate
-    obj = Quadratic(_spd(10, 100.0), np.random.default_rng(11).normal(size=10))
+    obj = Quadratic(spd(10, 100.0), np.random.default_rng(11).normal(size=10))
     calls = []
 
     def fun(x):
@@ -362,7 +307,7 @@ def test_own_lbfgs_ends_where_fun_declines_without_evaluating_again():
 
 
 def test_own_lbfgs_stops_when_the_callback_says_so():
-    obj = Quadratic(_spd(10, 100.0), np.random.default_rng(12).normal(size=10))
+    obj = Quadratic(spd(10, 100.0), np.random.default_rng(12).normal(size=10))
     seen = []
     res = _lbfgs.lbfgs_run(
         obj.loss_grad,
@@ -440,6 +385,34 @@ def test_choose_solver_and_float32_floor():
     assert effective_tol(1e-6, np.float32) == 1e-5  # both solvers
     assert effective_tol(1e-3, np.float32) == 1e-3
     assert effective_tol(1e-9, np.float64) == 1e-9
+
+
+@pytest.mark.parametrize(
+    "size", [(150, 4, 3), (178, 13, 3), (569, 30, 2)], ids=["iris", "wine", "cancer"]
+)
+def test_auto_takes_exact_newton_on_small_problems(size):
+    assert exact_newton_pays(*size)
+    assert choose_solver("auto", *size) == "newton-cholesky"
+
+
+@pytest.mark.parametrize(
+    ("size", "solver"),
+    [
+        ((1797, 64, 10), "newton-cg"),  # digits: 585 parameters, each step too dear
+        ((10**4, 100, 10), "newton-cg"),
+        ((10**5, 200, 10), "lbfgs"),
+        ((10**6, 700, 2), "lbfgs"),  # 701 parameters
+    ],
+)
+def test_auto_leaves_exact_newton_on_larger_problems(size, solver):
+    assert not exact_newton_pays(*size)
+    assert choose_solver("auto", *size) == solver
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_an_explicit_solver_is_returned_unchanged(solver):
+    for size in [(150, 4, 3), (1797, 64, 10), (10**5, 200, 10)]:
+        assert choose_solver(solver, *size) == solver
 
 
 def test_solve_reports_solver_and_applied_tol():
