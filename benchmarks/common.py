@@ -21,13 +21,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_classification,
+)
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info
 
 from sklearn_softmax._objective import objective_value
 
 __all__ = [
     "PROBLEMS",
+    "SMALL_PROBLEMS",
     "Problem",
     "make_problem",
     "objective",
@@ -196,7 +204,21 @@ def embeddings(n_samples=100_000, n_features=256, n_classes=100, sep=0.2, seed=0
     return X.astype(np.float32), y
 
 
+# scikit-learn's bundled data sets, standardised once on all rows (what
+# ``make_pipeline(StandardScaler(), clf)`` feeds the classifier)
+_SMALL = {
+    "iris": (load_iris, "load_iris, standardised"),
+    "wine": (load_wine, "load_wine, standardised"),
+    "breast_cancer": (load_breast_cancer, "load_breast_cancer, standardised"),
+    "digits_std": (load_digits, "load_digits, standardised"),
+}
+
+
 def _build(name, seed=0):
+    if name in _SMALL:
+        load, desc = _SMALL[name]
+        X, y = load(return_X_y=True)
+        return Problem(name, desc, StandardScaler().fit_transform(X), y)
     if name == "digits":
         X, y = load_digits(return_X_y=True)
         return Problem(name, "load_digits, unscaled", X, y)
@@ -245,12 +267,15 @@ PROBLEMS = [
     "many_classes",
     "probe",
 ]
+# kept out of PROBLEMS, which is bench_fit.py's default run
+SMALL_PROBLEMS = list(_SMALL)
 
 _CACHE = {}
 
 
 def make_problem(name, seed=0):
-    """The :class:`Problem` called ``name`` (one of :data:`PROBLEMS`), cached."""
+    """The :class:`Problem` called ``name`` (in :data:`PROBLEMS` or
+    :data:`SMALL_PROBLEMS`), cached."""
     if (name, seed) not in _CACHE:
         _CACHE[name, seed] = _build(name, seed)
     return _CACHE[name, seed]
