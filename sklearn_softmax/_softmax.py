@@ -76,8 +76,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         ``n ((K - 1) (d + 1))^2 / 2`` multiply-adds per step, so only for few
         features and classes).  "auto": L-BFGS-B when the penalty has an L1
         part (``l1_ratio > 0`` and finite ``C``); otherwise "newton-cholesky"
-        where its steps cost no more than Newton-CG's (at most 600
-        contrasts; docs/performance.rst), else Newton-CG when one evaluation
+        where one of its steps costs at most 15 Hessian products of
+        Newton-CG (docs/performance.rst), else Newton-CG when one evaluation
         is cheap (``n * d * K <= 1e7``), else L-BFGS (then,
         with ``d <= 4 K`` dense features, in the eigenbasis of the feature
         covariance).  All run in preconditioned coordinates and stop on the

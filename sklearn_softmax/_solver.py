@@ -48,10 +48,9 @@ SOLVERS = ("lbfgs", "newton-cg", "newton-cholesky")
 # separable data, weak penalties) where L-BFGS needs thousands of iterations.
 _AUTO_NEWTON_WORK = 10_000_000
 
-# Newton on the exact Hessian: at most this many parameters, and a step that
-# costs at most this many Newton-CG Hessian products (``exact_newton_pays``).
-_EXACT_MAX_PARAMS = 600
-_EXACT_STEP_PRODUCTS = 20
+# Newton on the exact Hessian where a step costs at most this many Newton-CG
+# Hessian products (``exact_newton_pays``).
+_EXACT_STEP_PRODUCTS = 15
 
 # Float32 gradients carry rounding of ~1e-7 times the sum of |terms|; below
 # this floor the criterion would only measure noise.
@@ -340,9 +339,9 @@ def exact_newton_pays(n_samples, n_features, n_classes):
     parameters (``n m^2 / 2`` multiply-adds in matrix-matrix products) and
     factors it (``m^3 / 3``); a Newton-CG step costs a few dozen Hessian
     products of ``2 n d K`` each, in skinny products and Python calls.  Exact
-    Newton is taken while its step costs at most :data:`_EXACT_STEP_PRODUCTS`
-    products and ``m`` is at most :data:`_EXACT_MAX_PARAMS`
-    (docs/performance.rst: the crossover measured).
+    Newton is taken while its step costs at most 15 such products (the
+    crossover measured by ``benchmarks/bench_crossover.py``, in
+    docs/performance.rst; the rule keeps ``m`` below about 130).
 
     Examples
     --------
@@ -352,7 +351,7 @@ def exact_newton_pays(n_samples, n_features, n_classes):
     m = (n_classes - 1) * (n_features + 1)
     step = n_samples * m * m / 2 + m**3 / 3
     product = 2 * n_samples * max(n_features, 1) * n_classes
-    return m <= _EXACT_MAX_PARAMS and step <= _EXACT_STEP_PRODUCTS * product
+    return step <= _EXACT_STEP_PRODUCTS * product
 
 
 def choose_solver(solver, n_samples, n_features, n_classes):
