@@ -148,7 +148,7 @@ def test_exact_zeros_and_no_recentring():
 
 def test_l1_ratio_zero_takes_the_l2_path(monkeypatch):
     # l1_ratio=0 builds the smooth objective with alpha = 1 / (C S), no bounds,
-    # and "auto" still picks Newton-CG on a small problem
+    # and "auto" still picks Newton on the exact Hessian on a small problem
     from sklearn_softmax import _path
 
     seen = {}
@@ -163,9 +163,9 @@ def test_l1_ratio_zero_takes_the_l2_path(monkeypatch):
     X, y = _data("wine")
     SoftmaxRegression(C=2.0, l1_ratio=0.0).fit(X, y)
     obj = seen["objective"]
-    assert type(obj).__name__ == "SoftmaxObjective" and obj.bounds is None
+    assert type(obj).__name__ == "ContrastObjective" and obj.bounds is None
     assert obj.alpha == 1.0 / (2.0 * len(y))
-    assert seen["solver"] == "newton-cg"
+    assert seen["solver"] == "newton-cholesky"
     SoftmaxRegression(C=2.0, l1_ratio=0.3).fit(X, y)
     obj = seen["objective"]
     assert type(obj).__name__ == "L1Split" and seen["solver"] == "lbfgs"
