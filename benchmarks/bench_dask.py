@@ -152,7 +152,7 @@ def run(
             "limit/worker MB": limit / 2**20,
             "gen s": gen,
             "fit s": fit,
-            "iters": est.n_iter_,
+            "iters": int(est.n_iter_[0]),
             "client MB": None if peak is None else peak / 2**20,
             "spilled MB": written / 2**20,
             "unspilled MB": read / 2**20,
@@ -173,7 +173,7 @@ def run(
         t = time.perf_counter()
         ref.fit(X, y)
         row["in-memory s"] = time.perf_counter() - t
-        row["in-memory iters"] = ref.n_iter_
+        row["in-memory iters"] = int(ref.n_iter_[0])
         f_dask, f_mem = objective(row["est"], X, y), objective(ref, X, y)
         row["rel. obj. diff"] = abs(f_dask - f_mem) / abs(f_mem)
         diff = np.abs(row["est"].coef_ - ref.coef_).max()

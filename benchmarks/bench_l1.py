@@ -94,10 +94,10 @@ def ours_to_gap(X, y, C, r, f_star, repeats):
     whole = SoftmaxRegression(**params)
     t_cfg = _median_time(lambda: _quiet(lambda: whole.fit(X, y)), repeats)
     if m is None:
-        return np.nan, None, t_cfg, whole.n_iter_
+        return np.nan, None, t_cfg, int(whole.n_iter_[0])
     est = SoftmaxRegression(max_iter=m, **params)
     t = _median_time(lambda: _quiet(lambda: est.fit(X, y)), repeats)
-    return t, m, t_cfg, whole.n_iter_
+    return t, m, t_cfg, int(whole.n_iter_[0])
 
 
 def saga_to_gap(X, y, C, r, f_star, budget, found):

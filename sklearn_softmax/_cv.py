@@ -6,7 +6,6 @@ is an optimum to ``tol``, so the scores compared are those of the models the
 objective defines.  Then the best point is refitted on all data.
 """
 
-import warnings
 from dataclasses import replace
 from numbers import Integral
 
@@ -30,7 +29,13 @@ from ._objective import full_parameters
 from ._path import fit_path
 from ._penalty import Penalty
 from ._precondition import class_priors
-from ._softmax import SoftmaxRegression, backend_for, fit_diagnosis
+from ._softmax import (
+    SoftmaxRegression,
+    backend_for,
+    fit_diagnosis,
+    iteration_count,
+    warn_at_caller,
+)
 from ._targets import class_weight_vector, prepare_rows
 from .metrics import make_cross_entropy_scorer
 
@@ -114,7 +119,7 @@ class SoftmaxRegressionCV(SoftmaxRegression):
 n_features + fit_intercept)
         Every fit's ``coef_`` with its ``intercept_`` as the last column, as
         :class:`SoftmaxRegression` reports them (one row for two classes).
-    n_iter_ : ndarray of shape (n_folds, n_l1_ratios, n_Cs)
+    n_iter_ : ndarray of shape (n_folds, n_l1_ratios, n_Cs), dtype int32
         Iterations of every fit of the path (warm starts: usually few).
     n_features_in_ : int
         Number of features seen during fit.
@@ -207,8 +212,7 @@ n_features + fit_intercept)
         "l1_ratios_",
         "scores_",
         "coefs_paths_",
-        "n_iter_",
-    )
+    )  # n_iter_ is one of SoftmaxRegression's
 
     def _grids(self):
         """``Cs_`` and ``l1_ratios_`` checked, as float64 arrays."""
@@ -322,9 +326,7 @@ n_features + fit_intercept)
         for fold_index, run in enumerate(runs):
             for message in run[3]:
                 fold = fold_index // len(l1_ratios)
-                warnings.warn(
-                    f"(fold {fold}) {message}", ConvergenceWarning, stacklevel=2
-                )
+                warn_at_caller(f"(fold {fold}) {message}", ConvergenceWarning)
         self.Cs_, self.l1_ratios_, self.classes_ = Cs, l1_ratios, data.classes
 
         if self.refit:
@@ -345,7 +347,7 @@ n_features + fit_intercept)
             )
             message = fit_diagnosis(point, name=_NAME)
             if message is not None:
-                warnings.warn(f"(refit) {message}", ConvergenceWarning, stacklevel=2)
+                warn_at_caller(f"(refit) {message}", ConvergenceWarning)
             self._set_model(data, point)
         else:
             best = self.scores_.reshape(len(folds), -1).argmax(axis=1)
@@ -444,11 +446,12 @@ def _fold_path(
     X_test, y_test, _ = data.rows(test).arrays()
     K, n_features = data.classes.shape[0], data.n_features
     coefs = np.empty((len(Cs), 1 if K == 2 else K, n_features + options.fit_intercept))
-    scores, n_iter, messages = np.empty(len(Cs)), np.empty(len(Cs), int), []
+    scores, n_iter, messages = np.empty(len(Cs)), np.empty(len(Cs), np.int32), []
     for i, point in zip(order, path, strict=True):
         model = SoftmaxRegression()  # the point as a fitted model, to score
         coef, intercept = model._set_model(data, point)
-        model.n_features_in_, model.n_iter_ = n_features, point.result.n_iter
+        model.n_features_in_ = n_features
+        model.n_iter_ = iteration_count(point.result.n_iter)
         coefs[i, :, :n_features] = coef
         if options.fit_intercept:
             coefs[i, :, n_features] = intercept

@@ -1,13 +1,18 @@
 """SoftmaxRegression: the scikit-learn estimator."""
 
+import os
+import sys
 import warnings
 from dataclasses import fields
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
+import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._blocks import HOST, input_backend, registered_backend
 from ._objective import full_parameters, reported_parameters
@@ -112,14 +117,17 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
         For two classes, the log-odds weights ``W_1 - W_0`` of ``classes_[1]``;
         otherwise the coefficients, centred (``coef_.sum(axis=0) == 0``)
-        unless the penalty has an L1 part (see Notes).
+        unless the penalty has an L1 part (see Notes).  A SciPy CSR matrix
+        after :meth:`sparsify`.
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts, centred (``intercept_.sum() == 0``) for three or more
         classes; for two classes, the log-odds intercept.
-    n_iter_ : int
+    n_iter_ : ndarray of shape (1,), dtype int32
         Iterations of the last fit: Newton steps for Newton-CG, L-BFGS
         iterations for L-BFGS (``solver="auto"`` says which in the docstring
-        of ``solver``).
+        of ``solver``).  An array, as ``LogisticRegression.n_iter_`` is: the
+        number is ``n_iter_[0]``.  For array-API inputs it lives in ``X``'s
+        namespace and on its device, like ``coef_``.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -212,7 +220,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
 
     # -- fitting -------------------------------------------------------------
     # fitted arrays that live where X lives (array-API inputs: on its device)
-    _fitted_arrays = ("coef_", "intercept_")
+    _fitted_arrays = ("coef_", "intercept_", "n_iter_")
 
     def _fit_options(self):
         """The :class:`~sklearn_softmax._path.FitOptions` of this estimator
@@ -255,13 +263,15 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             and self.coef_.shape[1] == data.n_features
         ):
             # same classes and features: start from the previous solution
-            start = full_parameters(to_host(self.coef_), to_host(self.intercept_))
+            # (dense, also after sparsify())
+            coef = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
+            start = full_parameters(to_host(coef), to_host(self.intercept_))
         (point,) = fit_path(data, [penalty], self._fit_options(), start=start)
         message = fit_diagnosis(point)
         if message is not None:
-            warnings.warn(message, ConvergenceWarning, stacklevel=2)
+            warn_at_caller(message, ConvergenceWarning)
         self._set_model(data, point)
-        self.n_iter_ = point.result.n_iter
+        self.n_iter_ = iteration_count(point.result.n_iter)
         backend.finish_fit(self, X, y)
         return self
 
@@ -276,6 +286,93 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self.coef_ = coef.astype(data.dtype)
         self.intercept_ = intercept.astype(data.dtype)
         return coef, intercept
+
+    # -- coefficient storage ---------------------------------------------------
+    def sparsify(self):
+        """Store ``coef_`` as a SciPy CSR sparse matrix.
+
+        Worth it when most coefficients are exactly zero, as with an L1 part
+        in the penalty (``l1_ratio > 0``): the matrix then takes less memory,
+        on disk as well, and :meth:`predict` and the other prediction methods
+        skip the zeros.  With few zeros it takes *more* memory than the dense
+        array.  ``intercept_`` stays dense.  All prediction methods, pickling
+        and skops work on the sparse ``coef_``; ONNX export writes it dense.
+        A later :meth:`fit` makes ``coef_`` dense again (with
+        ``warm_start=True`` it starts from the sparsified coefficients).
+
+        The matrix is a ``scipy.sparse.csr_matrix``, or a ``csr_array`` where
+        scikit-learn's ``sparse_interface`` setting asks for sparse arrays.
+
+        Returns
+        -------
+        self : SoftmaxRegression
+            The estimator, with a sparse ``coef_``.
+
+        Raises
+        ------
+        TypeError
+            If ``coef_`` is an array-API array (the model was fitted on one
+            under ``array_api_dispatch=True``): SciPy sparse matrices live in
+            host memory only.
+
+        See Also
+        --------
+        densify : Back to a dense ``coef_``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SoftmaxRegression(C=0.1, l1_ratio=1.0).fit(X, y)
+        >>> clf.sparsify().coef_.format
+        'csr'
+        >>> clf.predict(X[:2])
+        array([0, 0])
+        """
+        check_is_fitted(self)
+        if not isinstance(self.coef_, np.ndarray) and not sp.issparse(self.coef_):
+            raise TypeError(
+                f"{type(self).__name__}.sparsify() stores coef_ as a SciPy sparse "
+                "matrix, in host memory, but this model's coef_ is a "
+                f"{type(self.coef_).__module__}.{type(self.coef_).__name__} "
+                "(it was fitted on array-API inputs). Fit it on NumPy or SciPy "
+                "data to sparsify it."
+            )
+        if not sp.issparse(self.coef_):
+            csr = sp.csr_matrix(self.coef_)
+            if sklearn.get_config().get("sparse_interface") == "sparray":
+                csr = sp.csr_array(csr)
+            self.coef_ = csr
+        return self
+
+    def densify(self):
+        """Store ``coef_`` as a dense NumPy array again, after :meth:`sparsify`.
+
+        A dense ``coef_`` (the form :meth:`fit` gives) is left as it is.
+
+        Returns
+        -------
+        self : SoftmaxRegression
+            The estimator, with a dense ``coef_``.
+
+        See Also
+        --------
+        sparsify : Store ``coef_`` as a sparse matrix.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn_softmax import SoftmaxRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SoftmaxRegression(C=0.1, l1_ratio=1.0).fit(X, y)
+        >>> type(clf.sparsify().densify().coef_).__name__
+        'ndarray'
+        """
+        check_is_fitted(self)
+        if sp.issparse(self.coef_):
+            self.coef_ = self.coef_.toarray()
+        return self
 
     # -- prediction ----------------------------------------------------------
     def decision_function(self, X):
@@ -341,6 +438,36 @@ def backend_for(X):
     """The :class:`~sklearn_softmax._blocks.Backend` for ``X``: its own wing
     (Dask, array-API), else the in-memory one (``sklearn_softmax._host``)."""
     return input_backend(X) or registered_backend(HOST)
+
+
+def iteration_count(n_iter):
+    """``n_iter_`` as ``LogisticRegression`` reports it: int32, shape (1,)."""
+    return np.array([n_iter], dtype=np.int32)
+
+
+# Files whose frames a warning skips to reach the user's line: this package's
+# and scikit-learn's (``fit`` is called through ``_fit_context``'s wrapper and,
+# in a Pipeline or a search, through scikit-learn's own code).
+_INTERNAL_DIRS = tuple(
+    os.path.dirname(path) + os.sep for path in (__file__, sklearn.__file__)
+)
+
+
+def warn_at_caller(message, category):
+    """``warnings.warn`` attributed to the first frame outside this package and
+    scikit-learn: the line of the user's code that called ``fit``.
+
+    A fixed ``stacklevel`` would depend on how many frames scikit-learn's
+    decorators add; ``skip_file_prefixes`` needs Python 3.12.
+    """
+    frame = sys._getframe(1)
+    stacklevel = 2  # the caller of this function
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(
+        _INTERNAL_DIRS
+    ):
+        frame = frame.f_back
+        stacklevel += 1
+    warnings.warn(message, category, stacklevel=stacklevel)
 
 
 def fit_diagnosis(point, name="SoftmaxRegression"):

@@ -66,6 +66,7 @@ True
 """
 
 import numpy as np
+import scipy.sparse as sp
 from onnx import TensorProto
 from onnx.helper import make_tensor
 from skl2onnx import update_registered_converter
@@ -225,7 +226,10 @@ def _convert(scope, operator, container):
     x = operator.inputs[0].full_name
     if not isinstance(operator.inputs[0].type, (FloatTensorType, DoubleTensorType)):
         x = node("Cast", [x], name("cast_input"), to=proto)
-    coef = constant("coef", np.asarray(model.coef_, dtype=dtype))
+    coef = model.coef_
+    if sp.issparse(coef):  # after sparsify(): Gemm takes a dense matrix
+        coef = coef.toarray()
+    coef = constant("coef", np.asarray(coef, dtype=dtype))
     intercept = constant("intercept", np.asarray(model.intercept_, dtype=dtype))
     # X @ coef.T + intercept: (N, 1), the log-odds, for two classes
     raw = node("Gemm", [x, coef, intercept], name("raw_scores"), transB=1)

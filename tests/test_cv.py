@@ -114,7 +114,7 @@ def test_warm_starts_take_fewer_iterations_than_cold_fits():
     folds = list(StratifiedKFold(3).split(X, y))
     cv = SoftmaxRegressionCV(Cs=CS, cv=folds).fit(X, y)
     train = folds[0][0]
-    cold = [SoftmaxRegression(C=C).fit(X[train], y[train]).n_iter_ for C in CS]
+    cold = [SoftmaxRegression(C=C).fit(X[train], y[train]).n_iter_[0] for C in CS]
     assert cv.n_iter_[0, 0].sum() < 0.7 * sum(cold)
 
 
@@ -364,3 +364,19 @@ def test_does_not_mutate_inputs():
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, y0)
     np.testing.assert_array_equal(sw, sw0)
+
+
+def test_n_iter_is_an_int32_array_like_logistic_regression_cvs():
+    X, y = _data("iris")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its defaults' FutureWarnings
+        ref = LogisticRegressionCV(Cs=2, cv=3).fit(X / X.std(axis=0), y)
+    cv = SoftmaxRegressionCV(Cs=2, cv=3).fit(X, y)
+    assert type(cv.n_iter_) is type(ref.n_iter_) is np.ndarray
+    assert cv.n_iter_.dtype == ref.n_iter_.dtype == np.int32
+    assert cv.n_iter_.shape == (3, 1, 2) and cv.n_iter_.size == ref.n_iter_.size
+    assert np.all(cv.n_iter_ >= 1)
+    # sparsify / densify, inherited, work on the refitted model
+    proba = cv.predict_proba(X)
+    np.testing.assert_allclose(cv.sparsify().predict_proba(X), proba, rtol=1e-12)
+    assert type(cv.densify().coef_) is np.ndarray

@@ -268,7 +268,7 @@ def test_warm_start_continues_from_the_previous_optimum():
     warm = SoftmaxRegression(C=1.0, l1_ratio=0.5, warm_start=True)
     warm.fit(X, y)
     warm.fit(X, y)
-    assert warm.n_iter_ < cold.n_iter_ / 4
+    assert warm.n_iter_[0] < cold.n_iter_[0] / 4
     np.testing.assert_allclose(warm.coef_, cold.coef_, rtol=1e-4, atol=1e-6)
 
 

@@ -333,3 +333,18 @@ def test_the_core_package_does_not_import_onnx():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_sparsified_model_exports_like_the_dense_one(n_classes):
+    X, y = data(n_classes)
+    model = SoftmaxRegression(C=0.01, l1_ratio=1.0).fit(X, y)
+    dense = run(to_onnx(model, X[:1], options={id(model): ALL_OUTPUTS}), X)
+    model.sparsify()
+    assert sklearn_softmax.SoftmaxRegression is type(model)
+    out = run(to_onnx(model, X[:1], options={id(model): ALL_OUTPUTS}), X)
+    for name, value in dense.items():
+        np.testing.assert_array_equal(out[name], value, err_msg=name)
+    assert out["label"].tolist() == model.predict(X).tolist()
+    proba = model.predict_proba(X)
+    assert np.abs(out["probabilities"] - proba).max() <= TOL[np.float64]

@@ -115,3 +115,29 @@ def test_skops_round_trip(fitted, tmp_path):
         loaded = sio.load(path, trusted=untrusted)
         assert_same_state(loaded, model)
         assert_same_predictions(loaded, model, inputs(name, X, frame))
+
+
+def test_sparsified_model_round_trips(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    model = SoftmaxRegression(l1_ratio=1.0, C=0.1).fit(X, y).sparsify()
+    for loaded in (
+        pickle.loads(pickle.dumps(model)),
+        joblib.load(joblib.dump(model, tmp_path / "sparse.joblib")[0]),
+    ):
+        assert type(loaded.coef_) is type(model.coef_)
+        assert (loaded.coef_ != model.coef_).nnz == 0
+        assert_same_predictions(loaded, model, X)
+    sio = pytest.importorskip(
+        "skops.io", reason="skops (in the 'test' extra) is not installed"
+    )
+    path = tmp_path / "sparse.skops"
+    sio.dump(model, path)
+    # skops does not trust SciPy's sparse matrices by default: the one extra type
+    untrusted = sio.get_untrusted_types(file=path)
+    sparse_type = f"{type(model.coef_).__module__}.{type(model.coef_).__qualname__}"
+    assert set(untrusted) == {sparse_type, "sklearn_softmax._softmax.SoftmaxRegression"}
+    loaded = sio.load(path, trusted=untrusted)
+    assert type(loaded.coef_) is type(model.coef_)
+    assert (loaded.coef_ != model.coef_).nnz == 0
+    assert_same_predictions(loaded, model, X)
+    assert_same_predictions(loaded.densify(), model.densify(), X)

@@ -152,7 +152,7 @@ def test_warm_start_from_label_fit_to_soft_fit():
     clf.fit(X, Y_near)
     assert np.abs(clf.coef_ - label_coef).max() > 1e-3  # it did refit
     assert_allclose(clf.predict_proba(X), cold.predict_proba(X), rtol=0, atol=1e-6)
-    assert clf.n_iter_ < cold.n_iter_
+    assert clf.n_iter_[0] < cold.n_iter_[0]
     # and back: the label fit warm-started from the soft fit
     clf.fit(X, y)
     assert_allclose(clf.coef_, label_coef, rtol=0, atol=1e-6)

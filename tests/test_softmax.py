@@ -164,18 +164,18 @@ def test_warm_start_refit_needs_fewer_iterations():
     X, y = DATASETS["wine"]
     cold = SoftmaxRegression(C=1.0, tol=1e-8).fit(X, y)
     warm = SoftmaxRegression(C=1.0, tol=1e-8, warm_start=True).fit(X, y)
-    assert warm.n_iter_ == cold.n_iter_ > 2
+    assert warm.n_iter_[0] == cold.n_iter_[0] > 2
     coef = warm.coef_.copy()
     warm.fit(X, y)  # already at the optimum
-    assert warm.n_iter_ == 0
+    assert warm.n_iter_[0] == 0
     assert_allclose(warm.coef_, coef, rtol=1e-13, atol=1e-15)  # pack/unpack rounding
     warm.set_params(C=1.3).fit(X, y)
     cold13 = SoftmaxRegression(C=1.3, tol=1e-8).fit(X, y)
-    assert warm.n_iter_ < cold13.n_iter_
+    assert warm.n_iter_[0] < cold13.n_iter_[0]
     assert_allclose(warm.predict_proba(X), cold13.predict_proba(X), atol=1e-6)
     # without warm_start a refit starts afresh
     cold.set_params(C=1.3).fit(X, y)
-    assert cold.n_iter_ == cold13.n_iter_
+    assert cold.n_iter_[0] == cold13.n_iter_[0]
 
 
 def test_warm_start_with_new_classes_or_features_starts_afresh():
@@ -333,7 +333,7 @@ def test_clone_and_pickle_round_trips():
     restored = pickle.loads(pickle.dumps(clf))
     assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     assert_array_equal(restored.predict(X), clf.predict(X))
-    assert restored.n_iter_ == clf.n_iter_
+    assert_array_equal(restored.n_iter_, clf.n_iter_)
 
 
 _LINE = re.compile(r"iter\s+(\d+)\s+loss\s+(\S+)\s+\|grad\|\s+(\S+)\s+passes (\d+)")
@@ -347,7 +347,7 @@ def test_verbose_prints_loss_and_gradient_each_iteration(solver, capsys):
     clf = SoftmaxRegression(C=2.0, solver=solver, tol=1e-8, verbose=1).fit(X, y)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
     summary = _SUMMARY.fullmatch(lines.pop())
-    assert summary and summary[2] == solver and int(summary[3]) == clf.n_iter_
+    assert summary and summary[2] == solver and int(summary[3]) == clf.n_iter_[0]
     matches = [_LINE.fullmatch(ln.strip()) for ln in lines]
     assert all(matches), lines
     passes = [int(m[4]) for m in matches]
@@ -355,7 +355,7 @@ def test_verbose_prints_loss_and_gradient_each_iteration(solver, capsys):
     # Hessian, its products, the line search)
     assert np.all(np.diff(passes) >= (3 if solver == "newton-cg" else 1))
     assert int(summary[4]) >= passes[-1]
-    assert [int(m[1]) for m in matches] == list(range(1, clf.n_iter_ + 1))
+    assert [int(m[1]) for m in matches] == list(range(1, clf.n_iter_[0] + 1))
     losses = np.array([float(m[2]) for m in matches])
     grads = np.array([float(m[3]) for m in matches])
     assert np.all(np.diff(losses) <= 1e-12)
@@ -375,11 +375,11 @@ def test_max_iter_1_warns_and_never_claims_convergence(solver):
     X, y = DATASETS["wine"]
     with pytest.warns(ConvergenceWarning, match="did not converge.*Increase max_iter"):
         clf = SoftmaxRegression(solver=solver, max_iter=1).fit(X, y)
-    assert clf.n_iter_ == 1
+    assert clf.n_iter_[0] == 1
     assert np.isfinite(clf.coef_).all()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert SoftmaxRegression(solver=solver).fit(X, y).n_iter_ > 1
+        assert SoftmaxRegression(solver=solver).fit(X, y).n_iter_[0] > 1
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
@@ -612,3 +612,121 @@ def test_predict_with_wrong_number_of_features_rejected():
 def test_not_fitted_error(method):
     with pytest.raises(NotFittedError, match="not fitted yet"):
         getattr(SoftmaxRegression(), method)(X0)
+
+
+# -- LogisticRegression's attributes and methods -------------------------------------
+
+PREDICT_METHODS = ["predict", "predict_proba", "predict_log_proba", "decision_function"]
+
+
+@pytest.mark.parametrize("k", [3, 2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparsify_predicts_the_same_and_densify_restores_coef(k, dtype):
+    X, y = DATASETS["wine"]
+    X, y = X[y < k].astype(dtype), y[y < k]
+    clf = SoftmaxRegression(C=0.05, l1_ratio=1.0).fit(X, y)
+    dense = clf.coef_.copy()
+    assert (dense == 0).mean() > 0.5  # the L1 model the methods are for
+    inputs = [X, sp.csr_matrix(X), sp.csc_matrix(X)]
+    expected = [{m: getattr(clf, m)(Z) for m in PREDICT_METHODS} for Z in inputs]
+
+    assert clf.sparsify() is clf
+    assert sp.issparse(clf.coef_) and clf.coef_.format == "csr"
+    assert clf.coef_.dtype == dtype and clf.coef_.nnz == np.count_nonzero(dense)
+    for Z, values in zip(inputs, expected, strict=True):
+        for method, value in values.items():
+            assert_allclose(getattr(clf, method)(Z), value, rtol=1e-6, atol=1e-6)
+    assert clf.score(X, y) == pytest.approx((expected[0]["predict"] == y).mean())
+    restored = pickle.loads(pickle.dumps(clf))
+    assert sp.issparse(restored.coef_)
+    assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+    assert clf.sparsify() is clf and sp.issparse(clf.coef_)  # twice: no-op
+    assert clf.densify() is clf
+    assert type(clf.coef_) is np.ndarray and clf.coef_.dtype == dtype
+    assert_array_equal(clf.coef_, dense)
+    assert clf.densify() is clf and type(clf.coef_) is np.ndarray  # no-op
+
+
+@pytest.mark.skipif(
+    "sparse_interface" not in sklearn.get_config(),
+    reason="scikit-learn's sparse_interface setting is newer",
+)
+def test_sparsify_follows_sparse_interface():
+    X, y = DATASETS["iris"]
+    clf = SoftmaxRegression(C=0.1, l1_ratio=1.0).fit(X, y)
+    proba = clf.predict_proba(X)
+    with sklearn.config_context(sparse_interface="sparray"):
+        clf.sparsify()
+        assert isinstance(clf.coef_, sp.csr_array)
+        assert_allclose(clf.predict_proba(sp.csr_array(X)), proba, rtol=1e-12)
+    assert_allclose(clf.predict_proba(X), proba, rtol=1e-12)
+    assert type(clf.densify().coef_) is np.ndarray
+
+
+def test_warm_start_from_sparsified_coef():
+    X, y = DATASETS["wine"]
+    X = StandardScaler().fit_transform(X)
+    dense = SoftmaxRegression(C=0.1, l1_ratio=0.5, warm_start=True).fit(X, y)
+    sparse = clone(dense).fit(X, y).sparsify()
+    dense.set_params(C=0.2).fit(X, y)
+    sparse.set_params(C=0.2).fit(X, y)
+    assert type(sparse.coef_) is np.ndarray  # a fit gives a dense coef_ again
+    assert_array_equal(sparse.coef_, dense.coef_)
+    assert sparse.n_iter_[0] == dense.n_iter_[0]
+    cold = SoftmaxRegression(C=0.2, l1_ratio=0.5).fit(X, y)
+    assert sparse.n_iter_[0] < cold.n_iter_[0]  # it did start from the old coef_
+
+
+@pytest.mark.parametrize("method", ["sparsify", "densify"])
+def test_sparsify_densify_need_a_fitted_model(method):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        getattr(SoftmaxRegression(), method)()
+
+
+@pytest.mark.parametrize("solver", ["auto", "lbfgs", "newton-cg", "newton-cholesky"])
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0])
+@pytest.mark.parametrize("k", [3, 2])
+def test_n_iter_is_an_array_like_logistic_regressions(solver, l1_ratio, k):
+    if l1_ratio and solver not in ("auto", "lbfgs"):
+        pytest.skip("the L1 penalty is solved by L-BFGS-B")
+    X, y = DATASETS["iris"]
+    X, y = X[y < k], y[y < k]
+    ref = LogisticRegression().fit(StandardScaler().fit_transform(X), y).n_iter_
+    n_iter = SoftmaxRegression(solver=solver, l1_ratio=l1_ratio).fit(X, y).n_iter_
+    assert type(n_iter) is type(ref) is np.ndarray
+    assert n_iter.shape == ref.shape == (1,)
+    assert n_iter.dtype == ref.dtype == np.int32
+    assert n_iter[0] == n_iter.max() >= 1
+
+
+def _warning_sites(fit):
+    """``(filename, category)`` of the warnings ``fit()`` raises."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit()
+    return [(w.filename, w.category) for w in caught]
+
+
+def test_convergence_warning_points_at_the_callers_line():
+    from sklearn_softmax import SoftmaxRegressionCV
+
+    X, y = DATASETS["wine"]
+    fits = [
+        lambda: SoftmaxRegression(max_iter=1).fit(X, y),
+        lambda: SoftmaxRegression(max_iter=1, l1_ratio=1.0).fit(X, y),
+        lambda: SoftmaxRegressionCV(Cs=[1.0], cv=2, max_iter=1).fit(X, y),
+        lambda: make_pipeline(StandardScaler(), SoftmaxRegression(max_iter=1)).fit(
+            X, y
+        ),
+    ]
+    for fit in fits:
+        sites = _warning_sites(fit)
+        assert sites and sites == [(__file__, ConvergenceWarning)] * len(sites)
+    # a filter on this module's warnings catches them
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", category=ConvergenceWarning)
+        warnings.filterwarnings(
+            "ignore", category=ConvergenceWarning, module=__name__.split(".")[-1]
+        )
+        SoftmaxRegression(max_iter=1).fit(X, y)
