@@ -6,6 +6,8 @@ is an optimum to ``tol``, so the scores compared are those of the models the
 objective defines.  Then the best point is refitted on all data.
 """
 
+import copy
+import inspect
 from dataclasses import replace
 from numbers import Integral
 
@@ -16,6 +18,7 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metadata_routing import (
+    UNUSED,
     MetadataRouter,
     MethodMapping,
     _raise_for_params,
@@ -135,17 +138,26 @@ n_features + fit_intercept)
 
     Notes
     -----
-    A training fold that misses a class still fits all classes: that class's
-    intercept goes towards ``-inf`` until its gradient (its mean predicted
-    probability on the fold) meets ``tol``, so its probability is small but
-    finite, the model has every column of ``classes_`` and scores stay finite
-    unless the scorer itself gives ``-inf``.
+    A training fold that misses a class (even every class but one) still fits
+    all classes: that class's intercept goes towards ``-inf`` until its
+    gradient (its mean predicted probability on the fold) meets ``tol``, so its
+    probability is small but finite, the model has every column of
+    ``classes_`` and scores stay finite unless the scorer itself gives
+    ``-inf``.  A held-out fold that misses classes is scored on all of them:
+    as in ``LogisticRegressionCV``, a scorer whose metric takes ``labels``
+    (``"neg_log_loss"``, ``"neg_brier_score"``, ...) gets ``labels=classes_``
+    (and ``pos_label=classes_[-1]`` for two classes, where the metric takes
+    one) unless it sets them itself.
 
     Metadata routing (``sklearn.set_config(enable_metadata_routing=True)``):
     ``fit`` routes ``groups`` (and any split parameter) to ``cv``, uses
     ``sample_weight`` in every fit and routes it to the scorer where the
-    scorer requests it.  Without routing, ``groups`` goes to ``cv`` and
-    ``sample_weight`` to the fits and to the scorer.
+    scorer requests it.  :meth:`score` routes ``sample_weight`` to the scorer
+    alone: if the scorer does not request it, ``score`` raises a ``TypeError``
+    (an unset request: ``UnsetMetadataPassedError``), as
+    ``LogisticRegressionCV.score`` does, rather than ignore the weights.
+    Without routing, ``groups`` goes to ``cv`` and ``sample_weight`` to the
+    fits and to the scorer.
 
     Examples
     --------
@@ -206,6 +218,10 @@ n_features + fit_intercept)
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    # score's sample_weight goes to the scorer, never to self: with routing,
+    # weights the scorer does not request are an error, not dropped
+    __metadata_request__score = {"sample_weight": UNUSED}
+
     _fitted_arrays = (
         *SoftmaxRegression._fitted_arrays,
         "Cs_",
@@ -244,9 +260,9 @@ n_features + fit_intercept)
     def _metadata(self, method, sample_weight, params):
         """``(split_params, score_params)`` for ``method`` (see the class Notes)."""
         if _routing_enabled():
-            routed = process_routing(
-                self, method, sample_weight=sample_weight, **params
-            )
+            if sample_weight is not None:  # None is no metadata, as in scikit-learn
+                params = {**params, "sample_weight": sample_weight}
+            routed = process_routing(self, method, **params)
             split = routed.splitter.split if method == "fit" else {}
             return split, routed.scorer.score
         params = dict(params)
@@ -298,7 +314,7 @@ n_features + fit_intercept)
         )
         splitter = check_cv(self.cv, y_all, classifier=True)
         folds = list(splitter.split(X_all, y_all, **split_params))
-        scorer = self._get_scorer()
+        scorer = _scorer_with_labels(self._get_scorer(), data.classes)
         runs = Parallel(
             n_jobs=self.n_jobs if backend.parallel_folds else 1, verbose=self.verbose
         )(
@@ -362,15 +378,19 @@ n_features + fit_intercept)
         return self
 
     def _class_weight_dict(self, data):
-        """``class_weight``, with "balanced" computed once on all of ``y``."""
-        if self.class_weight != "balanced":
-            return self.class_weight
+        """``class_weight``, with "balanced" computed once on all of ``y``.
+
+        Checks first that two classes of all of ``y`` carry weight: the folds
+        are fitted with one (a fold may miss classes), not the data.
+        """
         blocks, _ = prepare_rows(
             data.blocks,
             data.classes,
             label_smoothing=self.label_smoothing,
             class_weight=None,
         )
+        if self.class_weight != "balanced":
+            return self.class_weight
         prior = class_priors(blocks, data.classes.shape[0])
         weights = class_weight_vector("balanced", data.classes, prior)
         return dict(zip(data.classes.tolist(), weights.tolist(), strict=True))
@@ -385,6 +405,9 @@ n_features + fit_intercept)
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Labels, or probability rows for the default scorer.
         sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the scorer.  With metadata routing enabled, only where
+            the scorer requests it; otherwise this raises (see the class
+            Notes).
         **params : dict
             With metadata routing enabled, metadata for the scorer.
 
@@ -421,6 +444,45 @@ n_features + fit_intercept)
         )
 
 
+def _scorer_with_labels(scorer, classes):
+    """``scorer`` told the classes of all of ``y``, for held-out folds.
+
+    A held-out fold can miss classes, and metrics such as ``log_loss`` or
+    ``brier_score_loss`` then cannot tell which columns of ``predict_proba``
+    are which: as ``LogisticRegressionCV`` does, a scorer made by
+    :func:`~sklearn.metrics.make_scorer` whose metric takes ``labels`` gets
+    ``labels=classes`` (and, for two classes, ``pos_label=classes[-1]`` where
+    the metric takes one), unless the scorer already sets them.  The scorer is
+    copied, keeping its metadata requests; other scorers are returned as they
+    are (ours, from :func:`~sklearn_softmax.metrics.make_cross_entropy_scorer`,
+    take the estimator's ``classes_`` already).
+
+    Parameters
+    ----------
+    scorer : callable
+        The scorer, as :func:`~sklearn.metrics.check_scoring` returns it.
+    classes : ndarray of shape (n_classes,)
+        The classes of all of ``y``.
+
+    Returns
+    -------
+    scorer : callable
+    """
+    score_func = getattr(scorer, "_score_func", None)
+    kwargs = getattr(scorer, "_kwargs", None)
+    if score_func is None or not isinstance(kwargs, dict):
+        return scorer
+    signature = inspect.signature(score_func).parameters
+    if "labels" not in signature:
+        return scorer
+    extra = {"labels": classes}
+    if classes.shape[0] <= 2 and "pos_label" in signature:
+        extra["pos_label"] = classes[-1]
+    scorer = copy.copy(scorer)
+    scorer._kwargs = {**extra, **kwargs}
+    return scorer
+
+
 def _split_columns(row, n_features, fit_intercept):
     """``(coef, intercept)`` from a ``coefs_paths_`` entry."""
     coef = row[:, :n_features]
@@ -442,7 +504,9 @@ def _fold_path(
     """
     order = np.argsort(Cs, kind="stable")
     penalties = [Penalty(C, l1_ratio) for C in Cs[order]]
-    path = fit_path(data.rows(train), penalties, options)
+    # min_classes=1: a training fold that misses classes, even all but one, is
+    # fitted on all of data.classes (see the class Notes)
+    path = fit_path(data.rows(train), penalties, options, min_classes=1)
     X_test, y_test, _ = data.rows(test).arrays()
     K, n_features = data.classes.shape[0], data.n_features
     coefs = np.empty((len(Cs), 1 if K == 2 else K, n_features + options.fit_intercept))

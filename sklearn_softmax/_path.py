@@ -92,7 +92,7 @@ def rotation_pays(n_classes, n_features, *, n_samples, l1_ratio, solver):
     )
 
 
-def fit_path(data, penalties, options, *, start=None):
+def fit_path(data, penalties, options, *, start=None, min_classes=2):
     """Fit each penalty of ``penalties`` in turn, each from the previous solution.
 
     Parameters
@@ -106,6 +106,9 @@ def fit_path(data, penalties, options, *, start=None):
     start : tuple (W, b), default=None
         Model parameters to start the first fit from (``b`` None without
         intercepts); default: zero coefficients, intercepts at the log priors.
+    min_classes : int, default=2
+        Classes of ``data.classes`` that must carry weight; 1 for a
+        cross-validation training fold (a class it misses is still fitted).
 
     Returns
     -------
@@ -129,6 +132,7 @@ def fit_path(data, penalties, options, *, start=None):
         data.classes,
         label_smoothing=options.label_smoothing,
         class_weight=options.class_weight,
+        min_classes=min_classes,
     )
     blocks = blocks.laid_out(K)
     size = (data.n_samples, data.n_features, K)

@@ -238,7 +238,7 @@ class DataStatistics:
 
     def preconditioner(self, alpha):
         """The :class:`Preconditioner` for the L2 weight ``alpha``."""
-        pq = self.prior * (1.0 - self.prior)
+        pq = np.maximum(self.prior * (1.0 - self.prior), 0.0)
         D = np.sqrt(pq[:, None] * self.var[None, :] + alpha)
         D = np.where(D > 0, D, 1.0)
         return Preconditioner(self.prior, self.mu, D, self.center, self.U)
@@ -249,7 +249,8 @@ class DataStatistics:
         A feature's scale is ``sqrt(q var_j + alpha)``, with ``q`` the mean of
         ``pi_k (1 - pi_k)``: the curvature along each contrast is then about 1.
         """
-        q = float(np.mean(self.prior * (1.0 - self.prior)))
+        # max: a prior of 1 (one class carries all weight) may round above 1
+        q = max(float(np.mean(self.prior * (1.0 - self.prior))), 0.0)
         scale = np.sqrt(q * self.var + alpha)
         scale = np.where(scale > 0, scale, 1.0)
         return ContrastCoordinates(self.prior, self.mu, scale, self.center)

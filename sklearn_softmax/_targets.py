@@ -377,8 +377,9 @@ def row_class_weight(target, class_weight):
     return target @ class_weight
 
 
-def check_weighted_classes(mass, classes, total):
-    """Raise unless 2+ classes carry positive weight and the total is finite.
+def check_weighted_classes(mass, classes, total, *, min_classes=2):
+    """Raise unless ``min_classes``+ classes carry positive weight and the total
+    is finite.
 
     Parameters
     ----------
@@ -387,6 +388,9 @@ def check_weighted_classes(mass, classes, total):
     classes : ndarray of shape (K,)
     total : float
         Sum of the final row weights.
+    min_classes : int, default=2
+        How many classes must carry weight: 2 for a model's own fit, 1 for a
+        cross-validation training fold, fitted on the classes of all of ``y``.
 
     Examples
     --------
@@ -397,9 +401,10 @@ def check_weighted_classes(mass, classes, total):
     ValueError: The fit needs samples of at least 2 classes with ...
     """
     n_positive = np.count_nonzero(mass > 0)
-    if n_positive < 2:
+    if n_positive < min_classes:
+        what = "class" if min_classes == 1 else "classes"
         raise ValueError(
-            "The fit needs samples of at least 2 classes with "
+            f"The fit needs samples of at least {min_classes} {what} with "
             f"positive weight; got {n_positive} class(es) "
             f"among the labels {classes.tolist()[:10]}."
         )
@@ -408,7 +413,7 @@ def check_weighted_classes(mass, classes, total):
 
 
 # -- the pipeline, on row blocks ---------------------------------------------------
-def prepare_rows(blocks, classes, *, label_smoothing, class_weight):
+def prepare_rows(blocks, classes, *, label_smoothing, class_weight, min_classes=2):
     """Targets and normalised row weights of every block, and the weight total.
 
     The steps, each a map or a small reduction over the blocks:
@@ -430,6 +435,8 @@ def prepare_rows(blocks, classes, *, label_smoothing, class_weight):
         Labels in column order.
     label_smoothing : float in [0, 1)
     class_weight : None, "balanced" or dict
+    min_classes : int, default=2
+        Classes that must carry weight (:func:`check_weighted_classes`).
 
     Returns
     -------
@@ -457,7 +464,7 @@ def prepare_rows(blocks, classes, *, label_smoothing, class_weight):
     cw = class_weight_vector(class_weight, classes, mass)
     blocks = blocks.with_rows(partial(_class_weighted_block, class_weight=cw))
     mass, total = blocks.map_sum(partial(mass_and_total, n_classes=K))
-    check_weighted_classes(mass, classes, total)
+    check_weighted_classes(mass, classes, total, min_classes=min_classes)
     return blocks.with_rows(partial(_scaled_block, total=total)), total
 
 

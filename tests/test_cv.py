@@ -14,9 +14,9 @@ from sklearn.datasets import (
     load_wine,
     make_blobs,
 )
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, UnsetMetadataPassedError
 from sklearn.linear_model import LogisticRegressionCV
-from sklearn.metrics import log_loss
+from sklearn.metrics import accuracy_score, get_scorer, log_loss
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
 from sklearn_softmax import SoftmaxRegression, SoftmaxRegressionCV
@@ -222,6 +222,76 @@ def test_training_fold_missing_a_class_stays_finite():
         assert proba[:, 2].max() < 1e-6  # the class the fold never saw
 
 
+def _reference_cv(Cs, folds, scoring, binary):
+    """LogisticRegressionCV searching the same models as ours (see the top)."""
+    return LogisticRegressionCV(
+        Cs=np.asarray(Cs) * (2 if binary else 1),
+        cv=folds,
+        scoring=scoring,
+        solver="newton-cholesky",
+        tol=1e-12,
+        max_iter=10_000,
+        use_legacy_attributes=False,
+    )
+
+
+@pytest.mark.parametrize("scoring", ["neg_log_loss", "neg_brier_score"])
+@needs_sklearn("1.8", "the reference LogisticRegressionCV(use_legacy_attributes=)")
+def test_held_out_fold_missing_classes_is_scored_on_all_classes(scoring):
+    # The first held-out fold holds class 0 only: the metric needs the labels
+    # of all of y to read predict_proba's columns (LogisticRegressionCV passes
+    # labels=classes_ to such scorers).
+    X, y = _data("iris")
+    idx = np.arange(y.size)
+    folds = [
+        (idx[(y != 0) | (idx % 2 == 0)], idx[(y == 0) & (idx % 2 == 1)]),
+        (idx[::2], idx[1::2]),
+    ]
+    Cs = [0.1, 10.0]
+    ours = SoftmaxRegressionCV(Cs=Cs, cv=folds, scoring=scoring).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = _reference_cv(Cs, folds, scoring, binary=False).fit(X, y)
+    np.testing.assert_allclose(ours.scores_, ref.scores_, rtol=0, atol=1e-6)
+    assert ours.C_ == ref.C_
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "iris"])
+@needs_sklearn("1.8", "the reference LogisticRegressionCV(use_legacy_attributes=)")
+def test_training_fold_with_one_class_fits_all_classes(name):
+    # The first training fold holds class 0 only, its held-out fold the rest:
+    # fitted on all classes (the others' intercepts towards -inf), as
+    # LogisticRegressionCV does, instead of "needs samples of 2 classes".
+    X, y = _data(name)
+    binary = np.unique(y).size == 2
+    idx = np.arange(y.size)
+    folds = [(idx[y == 0], idx[y != 0]), *StratifiedKFold(2).split(X, y)]
+    Cs = [0.1, 10.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither ConvergenceWarning nor rounding
+        acc = SoftmaxRegressionCV(Cs=Cs, cv=folds, scoring="accuracy").fit(X, y)
+        nll = SoftmaxRegressionCV(Cs=Cs, cv=folds, scoring="neg_log_loss").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref_acc = _reference_cv(Cs, folds, "accuracy", binary).fit(X, y)
+        ref_nll = _reference_cv(Cs, folds, "neg_log_loss", binary).fit(X, y)
+    np.testing.assert_array_equal(acc.scores_, ref_acc.scores_)
+    np.testing.assert_array_equal(acc.scores_[0], 0.0)  # always predicts class 0
+    # the degenerate fold's log-loss depends on where each solver stops the
+    # intercepts on their way to -inf: finite, and very poor, for both
+    assert np.all(np.isfinite(nll.scores_))
+    assert np.all(nll.scores_[0] < -10) and np.all(ref_nll.scores_[0] < -10)
+    np.testing.assert_allclose(nll.scores_[1:], ref_nll.scores_[1:], atol=1e-6)
+    coef, intercept = _split(nll, nll.coefs_paths_[0, 0, 1], X.shape[1])
+    model = SoftmaxRegression()
+    model.classes_, model.coef_, model.intercept_ = nll.classes_, coef, intercept
+    model.n_features_in_ = X.shape[1]
+    assert model.predict_proba(X[folds[0][0]])[:, 1:].max() < 1e-6
+    # all of y must still hold two classes
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        SoftmaxRegressionCV(Cs=Cs, cv=folds).fit(X, np.zeros_like(y))
+
+
 def test_soft_targets_equal_one_hot_labels_under_kfold():
     # One-hot rows and labels run different kernels (a product with Y, an
     # index gather): both fits stop within tol of the same optimum.
@@ -287,6 +357,33 @@ def test_metadata_routing_groups_and_weights_to_the_scorer():
         y[test], fold.predict_proba(X[test]), sample_weight=sw[test]
     )
     assert cv.scores_[1, 0, 0] == pytest.approx(expected, abs=1e-6)
+
+
+def test_score_weights_the_scorer_refuses_raise_as_logistic_regression_cv():
+    # With routing, weights passed to score go to the scorer or raise: never
+    # dropped (LogisticRegressionCV raises the same TypeError).
+    X, y = _data("iris")
+    sw = np.random.default_rng(2).uniform(0.1, 2.0, y.size)
+    with sklearn.config_context(enable_metadata_routing=True):
+        for estimator in (SoftmaxRegressionCV, LogisticRegressionCV):
+            refused = get_scorer("accuracy").set_score_request(sample_weight=False)
+            clf = estimator(Cs=[1.0], l1_ratios=(0.0,), cv=3, scoring=refused)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the reference's own warnings
+                clf.fit(X, y)
+            with pytest.raises(TypeError, match="not routed to any object"):
+                clf.score(X, y, sample_weight=sw)
+            assert clf.score(X, y) == accuracy_score(y, clf.predict(X))
+        unset = SoftmaxRegressionCV(Cs=[1.0], cv=3, scoring="accuracy").fit(X, y)
+        with pytest.raises(UnsetMetadataPassedError):
+            unset.score(X, y, sample_weight=sw)
+        wanted = get_scorer("accuracy").set_score_request(sample_weight=True)
+        clf = SoftmaxRegressionCV(Cs=[1.0], cv=3, scoring=wanted).fit(X, y)
+        expected = accuracy_score(y, clf.predict(X), sample_weight=sw)
+        assert clf.score(X, y, sample_weight=sw) == expected
+    # without routing the weights go to the scorer
+    expected = accuracy_score(y, unset.predict(X), sample_weight=sw)
+    assert unset.score(X, y, sample_weight=sw) == expected
 
 
 def test_class_weight_balanced_is_computed_on_all_of_y():
