@@ -99,8 +99,10 @@ def _direction(g, pairs):
     return -g / max(np.linalg.norm(g), np.finfo(float).tiny)
 
 
-def _wolfe_step(memo, x, p, f, g):
-    """scipy's strong-Wolfe search along ``p``: the step, or None if it failed."""
+def _wolfe_step(memo, x, p, f, g, eps=None):
+    """scipy's strong-Wolfe search along ``p``: the step, or None if it failed.
+
+    ``eps`` is unused (:func:`_slope_step`'s signature)."""
     with warnings.catch_warnings():
         # a failed search is reported by alpha None and handled by the caller
         for text in _LINE_SEARCH_WARNINGS:
@@ -110,6 +112,10 @@ def _wolfe_step(memo, x, p, f, g):
         )
     return alpha
 
+
+# The objective's rounding, in units of its dtype's epsilon times |f|: the
+# rise the slope search accepts (Newton's Armijo slack is the same).
+_ROUNDING = 8
 
 # The slope search: evaluations at most, and the fraction of the initial
 # slope's size it must reach (strong Wolfe's curvature condition, tighter).
@@ -153,7 +159,7 @@ def _slope_step(memo, x, p, f, g, eps):
             return None
         slope = g_a @ p
         if abs(slope) <= -_SLOPE_REDUCTION * slope0:
-            decrease, rounding = f - f_a, 8 * eps * abs(f)
+            decrease, rounding = f - f_a, _ROUNDING * eps * abs(f)
             if decrease > rounding:  # measurable, as scipy's search would take
                 return a
             falls = np.abs(g_a).max() < np.abs(g).max()
@@ -176,7 +182,10 @@ def lbfgs_run(fun, theta, *, at_iterate, maxiter, history, eps=_EPS):
     """Unbounded L-BFGS from ``theta``: two-loop recursion, scipy's Wolfe search.
 
     Where that search fails, a search on the slope (:func:`_slope_step`)
-    may still find a step; if it does not either, the run ends there.
+    may still find a step; if it does not either, the run ends there.  Where
+    a unit step's predicted decrease ``-g.p / 2`` is below one rounding unit
+    of the objective (``eps |f|``) the slope search goes first: Wolfe's sufficient
+    decrease would compare rounding errors.
 
     Parameters
     ----------
@@ -210,9 +219,16 @@ def lbfgs_run(fun, theta, *, at_iterate, maxiter, history, eps=_EPS):
     message = "max_iter reached"
     for _ in range(maxiter):
         p = _direction(g, pairs)
-        alpha = _wolfe_step(memo, x, p, f, g)
-        if alpha is None and not memo.declined:
-            alpha = _slope_step(memo, x, p, f, g, eps)
+        # Where a unit step's predicted decrease (-g.p / 2 for a quasi-Newton
+        # direction) is below one rounding unit of the objective, Wolfe's
+        # sufficient decrease compares rounding errors: the slope goes first.
+        searches = [_wolfe_step, _slope_step]
+        if -(g @ p) / 2 <= eps * abs(f):
+            searches.reverse()
+        alpha = None
+        for search in searches:
+            if alpha is None and not memo.declined:
+                alpha = search(memo, x, p, f, g, eps)
         if memo.declined:
             message = "evaluation declined"
             break

@@ -157,6 +157,11 @@ def fit_path(data, penalties, options, *, start=None, min_classes=2):
             solver, options.tol, options.max_iter, options.verbose
         )
         result = solve(objective, theta0, settings)
+        if result.n_iter == 0 and model is not None:
+            # no step: the model it was given, not its round trip through
+            # the solver's coordinates (which moves it by rounding)
+            result.W = model[0]
+            result.b = None if result.b is None else model[1]
         if options.verbose:
             print(
                 f"C={penalty.C:g}: {result.solver}, {result.n_iter} iterations, "

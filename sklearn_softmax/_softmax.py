@@ -89,7 +89,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         same rule (see ``tol``; with an L1 part it bounds the KKT residual,
         the minimum-norm subgradient, instead of the gradient).
     max_iter : int, default=1000
-        Maximum number of iterations (L-BFGS steps or Newton steps).
+        Maximum number of iterations (L-BFGS steps or Newton steps).  0 takes
+        no step: the start is returned (with a ``ConvergenceWarning`` unless
+        it already meets ``tol``).
     tol : float, default=1e-6
         Stop when the largest absolute component of the gradient, measured in
         the preconditioned coordinates (coefficients per standardised
@@ -102,7 +104,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         floored at float32 rounding, ``1e-5`` (an L-BFGS stall with the
         gradient below ``1e-4`` counts as converged).  With an L1 part in
         the penalty the rule applies to the KKT residual (the minimum-norm
-        subgradient) instead of the gradient.
+        subgradient) instead of the gradient.  ``tol=0`` runs until
+        ``max_iter`` or until rounding allows no further progress, and warns.
     warm_start : bool, default=False
         Start from the previous solution when the classes and the number of
         features are the same (otherwise start afresh).
@@ -180,8 +183,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "solver": [StrOptions({"auto", *SOLVERS})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
     }
@@ -270,18 +273,25 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         message = fit_diagnosis(point)
         if message is not None:
             warn_at_caller(message, ConvergenceWarning)
-        self._set_model(data, point)
+        reported = None
+        if start is not None and point.result.n_iter == 0:
+            # no step taken: the previous model, bit for bit (dense)
+            reported = (to_host(coef), to_host(self.intercept_))
+        self._set_model(data, point, reported)
         self.n_iter_ = iteration_count(point.result.n_iter)
         backend.finish_fit(self, X, y)
         return self
 
-    def _set_model(self, data, point):
+    def _set_model(self, data, point, reported=None):
         """Set ``classes_``, ``coef_`` and ``intercept_`` (in ``X``'s dtype) of
         a path point; return the float64 ``(coef, intercept)`` as reported
-        (:func:`reported_parameters`)."""
-        coef, intercept = reported_parameters(
-            point.result.W, point.result.b, center=point.penalty.centred
-        )
+        (:func:`reported_parameters`, or ``reported`` where given: the model
+        a warm start began from, when no step was taken)."""
+        if reported is None:
+            reported = reported_parameters(
+                point.result.W, point.result.b, center=point.penalty.centred
+            )
+        coef, intercept = reported
         self.classes_ = data.classes
         self.coef_ = coef.astype(data.dtype)
         self.intercept_ = intercept.astype(data.dtype)
@@ -495,6 +505,12 @@ def _not_converged(result, name):
     """The ConvergenceWarning's text for an unconverged :class:`SolveResult`."""
     if result.reason == "max_iter":
         why = "Increase max_iter"
+    elif result.tol == 0:
+        why = (
+            "With tol=0 only a zero gradient meets the rule: the fit ran until "
+            "float rounding stopped all progress, as close to the optimum as "
+            "the solver gets"
+        )
     else:
         why = (
             "The objective stopped decreasing before the gradient met tol; "

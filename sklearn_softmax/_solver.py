@@ -268,8 +268,11 @@ def minimize_lbfgs(
     # Both BLAS pools (numpy's and scipy's) at one thread: parallelism comes
     # from our row blocks, and two pools interleaving contend for the cores.
     with single_threaded_blas(), objective.blocks:
-        f, g = monitor.fun(theta0)
-        if not _meets_rule(objective.optimality(theta0, g), f, tol):
+        f, g = start = monitor.fun(theta0)
+        met = _meets_rule(objective.optimality(theta0, g), f, tol)
+        if not met and max_iter == 0:  # no step allowed: the start as it is
+            message = "max_iter reached"
+        elif not met:
             monitor.cached = (theta0, f, g)
             res, n_restarts = _restarted_runs(
                 monitor, theta0, f, max_iter, restarts, history
@@ -282,7 +285,10 @@ def minimize_lbfgs(
                 x, f, g, message = res.x, monitor.f, monitor.g, str(res.message)
             else:  # other stops may return an earlier point (failed line search)
                 x, message = res.x, str(res.message)
-                f, g = objective.loss_grad(x)
+                if monitor.n_iter == 0:  # no step taken: the start, exactly
+                    x, (f, g) = theta0, start
+                else:
+                    f, g = objective.loss_grad(x)
     return _result(
         objective, x, f, g, monitor.n_iter, tol, message, n_restarts=n_restarts
     )

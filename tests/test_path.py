@@ -109,3 +109,26 @@ def test_float32_rotation_stays_float32_and_reaches_the_float64_optimum(monkeypa
     f32 = objective(X, y, m32.coef_, m32.intercept_, 1.0)
     f64 = objective(X, y, m64.coef_, m64.intercept_, 1.0)
     assert f32 == pytest.approx(f64, rel=1e-6)
+
+
+def test_a_path_point_without_a_step_is_the_previous_model_exactly():
+    # a loose tol: the second C (almost the first) needs no step, and its
+    # model is the first's bit for bit, not its round trip through the
+    # solver's coordinates (which made coefficient norms along C not monotone)
+    from sklearn.datasets import load_wine
+
+    from sklearn_softmax._blocks import FitInput, RowBlocks
+    from sklearn_softmax._penalty import Penalty
+
+    X, y = load_wine(return_X_y=True)
+    classes = np.unique(y)
+    blocks = RowBlocks.whole(X, y, np.ones(len(y)))
+    data = FitInput(blocks, classes, *X.shape, X.dtype)
+    for solver in ("lbfgs", "newton-cg", "newton-cholesky"):
+        options = _path.FitOptions(solver=solver, tol=1e-3)
+        first, second = _path.fit_path(
+            data, [Penalty(1.0), Penalty(1.0 + 1e-9)], options
+        )
+        assert second.result.n_iter == 0
+        np.testing.assert_array_equal(second.result.W, first.result.W)
+        np.testing.assert_array_equal(second.result.b, first.result.b)

@@ -14,7 +14,12 @@ from _oracle import objective
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import log_softmax as scipy_log_softmax
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_iris,
+    load_wine,
+    make_classification,
+)
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
@@ -22,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
-from sklearn_softmax import SoftmaxRegression
+from sklearn_softmax import SoftmaxRegression, SoftmaxRegressionCV
 
 DATASETS = {
     "iris": load_iris(return_X_y=True),
@@ -569,17 +574,100 @@ def test_X_y_length_mismatch_rejected():
         ({"C": 0}, "'C' parameter"),
         ({"C": -1.0}, "'C' parameter"),
         ({"C": "1"}, "'C' parameter"),
-        ({"max_iter": 0}, "'max_iter' parameter"),
-        ({"tol": 0.0}, "'tol' parameter"),
+        ({"max_iter": -1}, "'max_iter' parameter"),
         ({"tol": -1e-3}, "'tol' parameter"),
         ({"class_weight": "equal"}, "'class_weight' parameter"),
         ({"label_smoothing": 1.0}, "'label_smoothing' parameter"),
     ],
-    ids=["C=0", "C<0", "C-str", "max_iter=0", "tol=0", "tol<0", "cw-str", "ls=1"],
+    ids=["C=0", "C<0", "C-str", "max_iter<0", "tol<0", "cw-str", "ls=1"],
 )
 def test_invalid_parameters_rejected(params, match):
     with pytest.raises(ValueError, match=match):
         SoftmaxRegression(**params).fit(X0, Y0)
+
+
+SOLVER_PARAMS = [
+    {"solver": "lbfgs"},
+    {"solver": "newton-cg"},
+    {"solver": "newton-cholesky"},
+    {"l1_ratio": 0.5},  # L-BFGS-B on the split
+]
+
+
+@pytest.mark.parametrize("params", SOLVER_PARAMS, ids=lambda p: str(p))
+def test_max_iter_zero_returns_the_start_with_a_warning(params):
+    # as LogisticRegression(max_iter=0): no step, the start, a warning
+    X, y = load_iris(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="after 0 iterations.*max_iter"):
+        clf = SoftmaxRegression(max_iter=0, **params).fit(X, y)
+    assert clf.n_iter_ == 0
+    assert_array_equal(clf.coef_, 0.0)
+    assert_allclose(clf.intercept_, 0.0, atol=1e-15)  # balanced: log priors
+    # a warm start at the optimum: the start is an optimum, no warning
+    clf = SoftmaxRegression(warm_start=True, **params).fit(X, y)
+    coef, intercept = clf.coef_.copy(), clf.intercept_.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.set_params(max_iter=0).fit(X, y)
+    assert clf.n_iter_ == 0
+    assert_array_equal(clf.coef_, coef)
+    assert_array_equal(clf.intercept_, intercept)
+
+
+@pytest.mark.parametrize("params", SOLVER_PARAMS, ids=lambda p: str(p))
+def test_tol_zero_runs_until_no_progress_and_says_so(params):
+    # tol=0: only a zero gradient meets the rule; the stall rules end the fit
+    # long before max_iter, at the optimum to rounding, with a warning
+    X, y = load_iris(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="With tol=0 only a zero gradient"):
+        clf = SoftmaxRegression(tol=0, max_iter=100_000, **params).fit(X, y)
+    assert 0 < clf.n_iter_ < 1000
+    ref = SoftmaxRegression(tol=1e-10, max_iter=10_000, **params).fit(X, y)
+    C, r = 1.0, params.get("l1_ratio", 0.0)
+    f = objective(X, y, clf.coef_, clf.intercept_, C, l1_ratio=r)
+    f_ref = objective(X, y, ref.coef_, ref.intercept_, C, l1_ratio=r)
+    assert f <= f_ref * (1 + 1e-12)
+
+
+def test_cv_accepts_max_iter_zero_and_tol_zero():
+    X, y = load_iris(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="after 0 iterations"):
+        cv = SoftmaxRegressionCV(Cs=2, cv=2, max_iter=0).fit(X, y)
+    assert_array_equal(cv.n_iter_, 0)
+    with pytest.warns(ConvergenceWarning, match="With tol=0"):
+        cv = SoftmaxRegressionCV(Cs=2, cv=2, tol=0).fit(X, y)
+    assert (cv.n_iter_ > 0).all()
+
+
+@pytest.mark.parametrize("params", SOLVER_PARAMS, ids=lambda p: str(p))
+@pytest.mark.parametrize("load", [load_iris, load_breast_cancer])
+def test_warm_start_without_a_step_returns_the_model_bit_for_bit(params, load):
+    X, y = load(return_X_y=True)
+    clf = SoftmaxRegression(warm_start=True, max_iter=10_000, **params).fit(X, y)
+    coef, intercept = clf.coef_.copy(), clf.intercept_.copy()
+    clf.fit(X, y)
+    assert clf.n_iter_ == 0
+    assert_array_equal(clf.coef_, coef)
+    assert_array_equal(clf.intercept_, intercept)
+
+
+def test_float32_lbfgs_reaches_the_float64_optimum_past_the_rounding_level():
+    # binary, class_weight="balanced", float32: where a step's decrease is
+    # below float32 rounding of the objective, the search on the slope (not
+    # scipy's Armijo test on rounding noise) carries L-BFGS to the 1e-5 rule
+    X, y = make_classification(200, 7, n_informative=5, random_state=0)
+    X = X * np.array([1.0, 30.0, 0.02, 1.0, 5.0, 1.0, 200.0])
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, size=X.shape[0])
+    params = dict(C=0.3, class_weight="balanced")
+    ref = SoftmaxRegression(solver="newton-cholesky", tol=1e-10, **params)
+    ref.fit(X, y, sample_weight=sw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = SoftmaxRegression(solver="lbfgs", **params)
+        clf.fit(X.astype(np.float32), y, sample_weight=sw)
+    # before: stopped at the 1e-4 rounding rule, 2.8e-4 from the optimum
+    assert_allclose(clf.intercept_, ref.intercept_, rtol=0, atol=1e-5)
+    assert_allclose(clf.coef_, ref.coef_, rtol=0, atol=1e-5)
 
 
 def test_C_inf_is_accepted():
