@@ -23,6 +23,7 @@ from . import _lbfgs, _newton
 from ._blocks import single_threaded_blas
 from ._lbfgs import default_history
 from ._newton import conjugate_gradient
+from ._objective import SmoothObjective
 
 __all__ = [
     "SOLVERS",
@@ -424,6 +425,25 @@ class SolverSettings:
             raise ValueError(f"unknown solver {self.solver!r} (resolve 'auto' first)")
 
 
+def _newton_polish(objective, result, budget):
+    """Finish a float32 L-BFGS run that stopped at the rounding level by Newton-CG.
+
+    L-BFGS's line search needs the objective to fall, which float32 rounding
+    hides near the optimum; Newton-CG's Armijo test allows for that rounding
+    and its step does not depend on the objective's last digits, so it goes on
+    to the ``tol`` rule from the same point (the iterations and passes add up).
+    """
+    theta = objective.pack(result.W, result.b)
+    budget = dict(budget, max_iter=budget["max_iter"] - result.n_iter)
+    polished = minimize_newton_cg(objective, theta, **budget)
+    polished.n_iter += result.n_iter
+    polished.n_restarts = result.n_restarts
+    if polished.converged:
+        polished.message += " (Newton-CG after L-BFGS's rounding level)"
+        return polished
+    return result if result.fun <= polished.fun else polished
+
+
 def solve(objective, theta0, settings):
     """Minimise ``objective`` from ``theta0`` as ``settings`` say.
 
@@ -462,6 +482,8 @@ def solve(objective, theta0, settings):
         float32 = np.dtype(objective.dtype) == np.float32
         stall_tol = max(tol, _FLOAT32_LBFGS_STALL_TOL) if float32 else None
         result = minimize_lbfgs(objective, theta0, stall_tol=stall_tol, **budget)
+        if result.tol > tol and isinstance(objective, SmoothObjective):
+            result = _newton_polish(objective, result, budget)
     result.solver = solver
     if not result.converged:
         stopped_early = result.n_iter < settings.max_iter

@@ -670,6 +670,48 @@ def test_float32_lbfgs_reaches_the_float64_optimum_past_the_rounding_level():
     assert_allclose(clf.coef_, ref.coef_, rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "name, standardise, C",
+    [
+        ("wine", False, 1.0),
+        ("wine", False, 100.0),
+        ("wine", True, 100.0),
+        ("breast_cancer", False, 1.0),
+        ("breast_cancer", False, 100.0),
+        ("breast_cancer", True, 100.0),
+    ],
+)
+def test_float32_lbfgs_meets_the_float32_rule_where_its_search_stalls(
+    name, standardise, C, monkeypatch
+):
+    # where L-BFGS's line search stalls on float32 rounding (the 1e-4 rounding
+    # rule), Newton-CG takes it from there to the 1e-5 rule
+    from sklearn_softmax import _path
+
+    load = {"wine": load_wine, "breast_cancer": load_breast_cancer}[name]
+    X, y = load(return_X_y=True)
+    if standardise:
+        X = StandardScaler().fit_transform(X)
+    seen = {}
+    real = _path.solve
+
+    def spy(objective, theta0, settings):
+        seen["result"] = real(objective, theta0, settings)
+        return seen["result"]
+
+    ref = SoftmaxRegression(C=C, solver="newton-cg", tol=1e-10, max_iter=10000)
+    ref.fit(X, y)
+    monkeypatch.setattr(_path, "solve", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = SoftmaxRegression(C=C, solver="lbfgs", max_iter=10000)
+        clf.fit(X.astype(np.float32), y)
+    assert seen["result"].tol == 1e-5 and seen["result"].converged
+    # before: 2e-4 to 1.6e-2 of the largest coefficient from the optimum
+    scale = np.abs(ref.coef_).max()
+    assert_allclose(clf.coef_, ref.coef_, rtol=0, atol=1e-4 * scale)
+
+
 def test_C_inf_is_accepted():
     assert np.isfinite(SoftmaxRegression(C=np.inf).fit(X0, Y0).coef_).all()
 
