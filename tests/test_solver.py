@@ -257,13 +257,21 @@ def test_float32_lbfgs_stall_below_the_rounding_rule_is_convergence(
 
     monkeypatch.setattr(_lbfgs, "lbfgs_run", stalled)
     obj = Quadratic(np.eye(4), np.ones(4), dtype=np.float32)
-    res = solve(obj, np.zeros(4), SolverSettings("lbfgs", tol=1e-6, max_iter=100))
+    # the L-BFGS run itself, with the rules solve() gives it in float32
+    res = minimize_lbfgs(obj, np.zeros(4), tol=1e-5, max_iter=100, stall_tol=1e-4)
     assert res.converged is converged
     if converged:
         assert res.tol == 1e-4 and "rounding level" in res.message
         assert res.n_restarts == 0
+    # solve(): a smooth objective stopped at the rounding level goes on by
+    # Newton-CG to the 1e-5 rule; a stall above it stays a stall
+    res = solve(obj, np.zeros(4), SolverSettings("lbfgs", tol=1e-6, max_iter=100))
+    assert res.tol == 1e-5 and res.solver == "lbfgs"
+    if converged:
+        assert res.converged and "Newton-CG" in res.message
+        np.testing.assert_allclose(res.W.ravel(), obj.minimum()[0].ravel(), atol=1e-6)
     else:
-        assert res.tol == 1e-5 and res.reason == "stalled"
+        assert not res.converged and res.reason == "stalled"
 
 
 def test_float32_line_search_past_the_rounding_rule_is_cut_short():
