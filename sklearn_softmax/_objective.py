@@ -277,11 +277,19 @@ class SoftmaxObjective:
         penalty = 0.5 * self.alpha * float(np.vdot(W, W))
         if Wt.dtype == np.float64:
             W = None  # Wt holds the same numbers: one (K, d) array less
-        loss, gW, gb = self.blocks.map_sum(
-            lambda blk: _loss.loss_gradient(blk.X, Wt, b, blk.target, blk.weight)
+        loss, gW, gb, *more = self.blocks.map_sum(
+            lambda blk: self._block_terms(blk, Wt, b)
         )
+        self._evaluated(theta, more)
         gW += self.alpha * (Wt.T if W is None else W)
         return loss + penalty, self.preconditioner.chain(gW, gb)
+
+    def _block_terms(self, block, Wt, b):
+        """What one block adds to an evaluation: ``(loss, grad_W, grad_b)``."""
+        return _loss.loss_gradient(block.X, Wt, b, block.target, block.weight)
+
+    def _evaluated(self, theta, more):
+        """Keep what an evaluation summed beyond ``(loss, grad_W, grad_b)``."""
 
     def hessian_at(self, theta):
         """Return ``(hessp, diagonal)`` for the Hessian at ``theta``.
@@ -372,18 +380,18 @@ class ContrastObjective(SoftmaxObjective):
 
     def loss_grad(self, theta):
         """Objective and gradient in ``theta``; the Hessian kept for :meth:`hessian`."""
-        W, Wt, b = self._model(theta)
-        self.n_passes += 1
         self._last = None  # free the previous point's Hessian first
-        loss, gW, gb, H = self.blocks.map_sum(
-            lambda blk: _loss.loss_gradient_hessian(
-                blk.X, Wt, b, blk.target, blk.weight, self._contrasts
-            )
+        return super().loss_grad(theta)
+
+    def _block_terms(self, block, Wt, b):
+        """One block's loss, gradient and Hessian: the same pass."""
+        return _loss.loss_gradient_hessian(
+            block.X, Wt, b, block.target, block.weight, self._contrasts
         )
+
+    def _evaluated(self, theta, more):
+        (H,) = more
         self._last = (theta.copy(), H)
-        gW += self.alpha * W
-        penalty = 0.5 * self.alpha * float(np.vdot(W, W))
-        return loss + penalty, self.preconditioner.chain(gW, gb)
 
     def hessian(self, theta):
         """The exact Hessian at ``theta`` (free where ``theta`` was just evaluated)."""
