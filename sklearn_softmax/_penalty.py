@@ -7,7 +7,8 @@ With row weights summing to ``S`` (docs/user_guide/objective.rst)::
 The rules, each stated once here and used by both estimators and the path:
 ``C = inf`` is no penalty at all (the L1 part goes with it); an L1 part makes
 the objective non-smooth, so it is solved by L-BFGS-B over the split variables
-(``_l1``), never by Newton; and it fixes the softmax's gauge itself, so the
+or by the orthant-based Newton-CG (``_l1``, ``_newton.newton_orthant``), never
+on the exact Hessian; and it fixes the softmax's gauge itself, so the
 reported coefficients are not re-centred (centring would move exact zeros).
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._l1 import L1Split
+from ._l1 import L1Orthant, L1Split
 from ._objective import ContrastObjective, SoftmaxObjective
 from ._solver import choose_solver
 
@@ -79,23 +80,26 @@ class Penalty:
 
     def check_solver(self, solver):
         """Raise ValueError if ``solver`` cannot minimise this penalty."""
-        if solver in ("newton-cg", "newton-cholesky") and self.has_l1:
+        if solver == "newton-cholesky" and self.has_l1:
             raise ValueError(
                 f"solver={solver!r} needs a smooth objective; l1_ratio="
                 f"{self.l1_ratio:g} adds an L1 penalty (at C={self.C:g}). Use "
-                "solver='lbfgs' or 'auto' (L-BFGS-B with bounds)."
+                "solver='newton-cg' (orthant-based Newton), 'lbfgs' (orthant-"
+                "wise L-BFGS) or 'auto'."
             )
 
     def solver(self, requested, n_samples, n_features, n_classes):
         """The minimiser for ``requested`` ("auto" or a name of ``_solver.SOLVERS``).
 
-        With an L1 part: L-BFGS-B on the split (the Newton solvers raise);
-        otherwise :func:`~sklearn_softmax._solver.choose_solver` on the
-        problem's size.
+        With an L1 part: "auto" is L-BFGS-B on the split, "newton-cg" the
+        orthant-based Newton ("newton-cholesky" raises); otherwise
+        :func:`~sklearn_softmax._solver.choose_solver` on the problem's size.
         """
         self.check_solver(requested)
         if self.has_l1:
-            return "lbfgs"
+            # at the default tol the split's L-BFGS-B takes fewer passes than
+            # the orthant Newton (docs/performance.rst)
+            return "lbfgs" if requested == "auto" else requested
         return choose_solver(requested, n_samples, n_features, n_classes)
 
     def objective(self, blocks, statistics, *, total, dtype, solver):
@@ -120,8 +124,9 @@ class Penalty:
         Objective
             A :class:`~sklearn_softmax._objective.ContrastObjective` for
             "newton-cholesky"; else a
-            :class:`~sklearn_softmax._objective.SoftmaxObjective`, wrapped in
-            :class:`~sklearn_softmax._l1.L1Split` when there is an L1 part.
+            :class:`~sklearn_softmax._objective.SoftmaxObjective`, wrapped
+            when there is an L1 part in :class:`~sklearn_softmax._l1.L1Orthant`
+            for "newton-cg", else in :class:`~sklearn_softmax._l1.L1Split`.
         """
         alpha, l1 = self.strengths(total)
         if solver == "newton-cholesky":
@@ -131,4 +136,6 @@ class Penalty:
         objective = SoftmaxObjective(
             blocks, statistics.preconditioner(alpha), alpha=alpha, dtype=dtype
         )
-        return L1Split(objective, l1) if self.has_l1 else objective
+        if not self.has_l1:
+            return objective
+        return (L1Orthant if solver == "newton-cg" else L1Split)(objective, l1)

@@ -73,9 +73,13 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         own two-loop recursion on scipy's Wolfe line search (scipy's
         L-BFGS-B spends ~150 ms per iteration in its compact-matrix updates at
         10^6 parameters; the iterates are the same); with one, scipy's
-        L-BFGS-B over the split, bounded variables.  "newton-cg": truncated
-        Newton on exact Hessian-vector products, robust on ill-conditioned
-        problems (no L1 part).  "newton-cholesky": Newton on the whole
+        L-BFGS-B over the split, bounded variables (finished, where its line
+        search stalls before a tight ``tol``, by the orthant-based Newton
+        below).  "newton-cg": truncated Newton on exact Hessian-vector
+        products, robust on ill-conditioned problems; with an L1 part, Newton
+        on the coefficients not held at zero within the current orthant
+        (Byrd et al. 2016), the gauge settled exactly after each step.
+        "newton-cholesky": Newton on the whole
         Hessian of the ``(K - 1) (d + 1)`` class contrasts (for two classes
         the log-odds), solved by Cholesky (no L1 part; the Hessian costs
         ``n ((K - 1) (d + 1))^2 / 2`` multiply-adds per step, so only for few

@@ -322,8 +322,10 @@ def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=20
     ``max_iter``, ``verbose`` as :class:`SolverSettings`, ``max_cg`` the CG
     steps per Newton step at most.  Returns a :class:`SolveResult`.
     """
+    orthant = getattr(objective, "l1_weight", None) is not None
+    method = _newton.newton_orthant if orthant else _newton.newton_cg
     return _minimize_newton(
-        objective, theta0, _newton.newton_cg, tol, max_iter, verbose, max_cg=max_cg
+        objective, theta0, method, tol, max_iter, verbose, max_cg=max_cg
     )
 
 
@@ -425,13 +427,17 @@ class SolverSettings:
             raise ValueError(f"unknown solver {self.solver!r} (resolve 'auto' first)")
 
 
-def _newton_polish(objective, result, budget):
-    """Finish a float32 L-BFGS run that stopped at the rounding level by Newton-CG.
+def _polish(objective, result, budget, note):
+    """Finish, by Newton-CG on ``objective``, a run that stopped before the rule.
 
-    L-BFGS's line search needs the objective to fall, which float32 rounding
-    hides near the optimum; Newton-CG's Armijo test allows for that rounding
-    and its step does not depend on the objective's last digits, so it goes on
-    to the ``tol`` rule from the same point (the iterations and passes add up).
+    Used where L-BFGS's line search runs out before ``tol``: in float32 it
+    needs the objective to fall, which rounding hides near the optimum
+    (Newton's Armijo test allows for that rounding and its step does not
+    depend on the objective's last digits); on the L1 split, near a tight
+    ``tol``, the bounded search can go no further, and the orthant-based
+    Newton (``objective`` the split's :meth:`~sklearn_softmax._l1.L1Split.orthant`)
+    goes on from the same model.  The iterations add up; the better of the
+    two results is kept, with ``note`` in the message where Newton converged.
     """
     theta = objective.pack(result.W, result.b)
     budget = dict(budget, max_iter=budget["max_iter"] - result.n_iter)
@@ -439,7 +445,7 @@ def _newton_polish(objective, result, budget):
     polished.n_iter += result.n_iter
     polished.n_restarts = result.n_restarts
     if polished.converged:
-        polished.message += " (Newton-CG after L-BFGS's rounding level)"
+        polished.message += f" ({note})"
         return polished
     return result if result.fun <= polished.fun else polished
 
@@ -483,7 +489,12 @@ def solve(objective, theta0, settings):
         stall_tol = max(tol, _FLOAT32_LBFGS_STALL_TOL) if float32 else None
         result = minimize_lbfgs(objective, theta0, stall_tol=stall_tol, **budget)
         if result.tol > tol and isinstance(objective, SmoothObjective):
-            result = _newton_polish(objective, result, budget)
+            note = "Newton-CG after L-BFGS's rounding level"
+            result = _polish(objective, result, budget, note)
+        spare = result.n_iter < settings.max_iter
+        if not result.converged and spare and objective.bounds is not None:
+            note = "orthant Newton after L-BFGS-B stalled"
+            result = _polish(objective.orthant(), result, budget, note)
     result.solver = solver
     if not result.converged:
         stopped_early = result.n_iter < settings.max_iter

@@ -180,13 +180,57 @@ def test_c_inf_means_no_penalty_whatever_l1_ratio():
     np.testing.assert_array_equal(a.coef_, b.coef_)
 
 
-def test_newton_cg_with_l1_is_a_clear_error():
+def test_newton_cholesky_with_l1_is_a_clear_error():
     X, y = _data("iris")
-    with pytest.raises(ValueError, match="newton-cg.*l1_ratio"):
-        SoftmaxRegression(solver="newton-cg", l1_ratio=0.5).fit(X, y)
-    # C=inf has no penalty at all: Newton-CG is fine
+    with pytest.raises(ValueError, match="newton-cholesky.*l1_ratio"):
+        SoftmaxRegression(solver="newton-cholesky", l1_ratio=0.5).fit(X, y)
+    # C=inf has no penalty at all: the exact Hessian is fine
     Xs = StandardScaler().fit_transform(X)
-    SoftmaxRegression(C=np.inf, solver="newton-cg", l1_ratio=0.5).fit(Xs, y)
+    SoftmaxRegression(C=np.inf, solver="newton-cholesky", l1_ratio=0.5).fit(Xs, y)
+
+
+@pytest.mark.parametrize(
+    "name, l1_ratio, C",
+    [
+        ("iris", 0.5, 1.0),
+        ("wine", 1.0, 0.01),
+        ("wine", 0.5, 100.0),
+        ("breast_cancer", 1.0, 1.0),
+    ],
+)
+def test_newton_cg_with_l1_meets_the_kkt_rule_and_finds_the_split_optimum(
+    name, l1_ratio, C
+):
+    X, y = _data(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        newton = SoftmaxRegression(
+            C=C, l1_ratio=l1_ratio, solver="newton-cg", tol=1e-8
+        ).fit(X, y)
+        split = SoftmaxRegression(C=C, l1_ratio=l1_ratio, tol=1e-8).fit(X, y)
+    residual, rule = kkt_residual(newton, X, y, C, l1_ratio, tol=1e-8)
+    assert residual <= 1.01 * rule, (residual, rule)
+    f_newton = objective(X, y, newton.coef_, newton.intercept_, C, l1_ratio=l1_ratio)
+    f_split = objective(X, y, split.coef_, split.intercept_, C, l1_ratio=l1_ratio)
+    assert f_newton == pytest.approx(f_split, rel=1e-10)
+    if l1_ratio < 1:  # r = 1 may leave a segment of optima along the gauge
+        np.testing.assert_array_equal(newton.coef_ == 0, split.coef_ == 0)
+
+
+@pytest.mark.parametrize("name, l1_ratio", [("wine", 1.0), ("digits", 0.5)])
+def test_tight_tol_is_reached_and_dense_equals_sparse(name, l1_ratio):
+    # The split's line search stalls near 1e-10; the orthant Newton finishes.
+    X, y = _data(name)
+    fits = []
+    for data in (X, sp.csr_matrix(X)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            model = SoftmaxRegression(l1_ratio=l1_ratio, tol=1e-10).fit(data, y)
+        residual, rule = kkt_residual(model, X, y, 1.0, l1_ratio, tol=1e-10)
+        assert residual <= 1.01 * rule, (residual, rule)
+        fits.append(model.coef_)
+    scale = np.abs(fits[0]).max()
+    np.testing.assert_allclose(fits[1], fits[0], rtol=0, atol=1e-8 * scale)
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5])
@@ -338,3 +382,119 @@ def test_canonical_keeps_the_model_and_lowers_the_penalty():
     np.testing.assert_allclose(obj.theta(c), obj.theta(z), atol=1e-15)
     assert np.all(np.minimum(c[:n], c[n : 2 * n]) == 0)
     assert obj.loss_grad(c)[0] < obj.loss_grad(z)[0]
+
+
+# -- the orthant pieces (_l1.pseudo_gradient, orthant_search, gauge_shift) ----------
+def _composite(theta, g, lam):
+    """Brute-force minimum-norm subgradient of ``g . x + lam |x|`` at ``theta``."""
+    out = np.empty_like(theta)
+    for j, (x, gj, lj) in enumerate(zip(theta, g, lam, strict=True)):
+        if x != 0:
+            out[j] = gj + lj * np.sign(x)
+        else:
+            grid = gj + lj * np.linspace(-1, 1, 20001)
+            out[j] = grid[np.argmin(np.abs(grid))]
+    return out
+
+
+def test_pseudo_gradient_is_the_minimum_norm_subgradient():
+    from sklearn_softmax._l1 import pseudo_gradient
+
+    rng = np.random.default_rng(3)
+    theta = rng.normal(size=40) * (rng.random(40) < 0.5)
+    g, lam = rng.normal(size=40), rng.random(40)
+    lam[:5] = 0.0  # unpenalised coordinates (intercepts)
+    np.testing.assert_allclose(
+        pseudo_gradient(theta, g, lam), _composite(theta, g, lam), atol=1e-4
+    )
+
+
+def test_orthant_search_stops_coordinates_at_zero_and_descends():
+    from sklearn_softmax._l1 import orthant_search, pseudo_gradient
+
+    # f = |x - a|^2 / 2 with an L1 weight 1: the optimum is soft(a, 1)
+    a = np.array([3.0, 0.5, -2.0, 0.0])
+    lam = np.ones(4)
+
+    def fun(x):
+        r = x - a
+        return 0.5 * r @ r + lam @ np.abs(x), r
+
+    x = np.array([1.0, 1.0, -1.0, 0.0])
+    f, g = fun(x)
+    pg = pseudo_gradient(x, g, lam)
+    x_new, f_new, g_new, at_rounding = orthant_search(fun, x, f, pg, -pg, 1e-16)
+    assert not at_rounding and f_new < f
+    # coordinate 1 would cross zero along -pg (1 - 1.5 < 0): it stops at 0
+    assert x_new[1] == 0.0
+    # coordinate 3 is at zero with |g| = 0 <= 1: held there
+    assert x_new[3] == 0.0
+    # the others moved to the optimum of their orthant
+    np.testing.assert_allclose(x_new[[0, 2]], [2.0, -1.0])
+    np.testing.assert_allclose(g_new, x_new - a)
+
+
+def test_orthant_search_returns_none_along_an_ascent_direction():
+    from sklearn_softmax._l1 import orthant_search, pseudo_gradient
+
+    def fun(x):
+        return 0.5 * x @ x + np.abs(x).sum(), x
+
+    x = np.array([1.0, -2.0])
+    f, g = fun(x)
+    pg = pseudo_gradient(x, g, np.ones(2))
+    assert orthant_search(fun, x, f, pg, pg, 1e-16) is None
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.05, 2.0])
+def test_gauge_shift_minimises_the_penalty_along_the_gauge(alpha):
+    from sklearn_softmax._l1 import gauge_shift
+
+    rng = np.random.default_rng(4)
+    W = rng.normal(size=(4, 6)) * (rng.random((4, 6)) < 0.7)
+    t = 0.3
+    c = gauge_shift(W, t, alpha)
+
+    def cost(shift):
+        V = W + shift
+        return t * np.abs(V).sum(axis=0) + 0.5 * alpha * (V**2).sum(axis=0)
+
+    grid = np.linspace(-4, 4, 16001)[:, None]
+    best = np.min([cost(s) for s in grid], axis=0)
+    assert np.all(cost(c) <= best + 1e-12)
+    # already at the minimum: no shift (no churn between iterations)
+    np.testing.assert_array_equal(gauge_shift(W + c, t, alpha), 0.0)
+
+
+def test_settle_keeps_the_probabilities_and_updates_value_and_gradient():
+    from _helpers import objective_on
+
+    from sklearn_softmax._l1 import L1Orthant
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(50, 4)) * [0.1, 1.0, 3.0, 10.0] + 2.0
+    y = rng.integers(3, size=50)
+    smooth = objective_on(X, y, np.full(50, 1 / 50), 3, alpha=0.02, fit_intercept=True)
+    obj = L1Orthant(smooth, 0.05)
+    W, b = rng.normal(size=(3, 4)) + 1.0, rng.normal(size=3)
+    theta = obj.pack(W, b)
+    f, g = obj.loss_grad(theta)
+    settled, f_s, g_s = obj.settle(theta, f, g)
+    assert f_s < f
+    f_new, g_new = obj.loss_grad(settled)
+    assert f_s == pytest.approx(f_new, rel=1e-12)
+    np.testing.assert_allclose(g_s, g_new, rtol=1e-9, atol=1e-12)
+    W_s, b_s = obj.unpack(settled)
+    P = softmax(X @ W.T + b, axis=1)
+    np.testing.assert_allclose(softmax(X @ W_s.T + b_s, axis=1), P, rtol=1e-12)
+
+
+def test_penalty_solver_choice_with_an_l1_part():
+    from sklearn_softmax._penalty import Penalty
+
+    l1, l2 = Penalty(1.0, 0.5), Penalty(1.0, 0.0)
+    assert l1.solver("auto", 150, 4, 3) == "lbfgs"  # the split's L-BFGS-B
+    assert l1.solver("newton-cg", 150, 4, 3) == "newton-cg"  # orthant Newton
+    assert l2.solver("auto", 150, 4, 3) == "newton-cholesky"
+    with pytest.raises(ValueError, match="newton-cholesky"):
+        l1.solver("newton-cholesky", 150, 4, 3)

@@ -5,7 +5,7 @@ import pytest
 
 from sklearn_softmax import SoftmaxRegression, SoftmaxRegressionCV
 from sklearn_softmax._blocks import RowBlocks
-from sklearn_softmax._l1 import L1Split
+from sklearn_softmax._l1 import L1Orthant, L1Split
 from sklearn_softmax._objective import ContrastObjective, SoftmaxObjective
 from sklearn_softmax._penalty import Penalty
 from sklearn_softmax._precondition import DataStatistics
@@ -35,9 +35,10 @@ def test_solver_choice_follows_the_penalty():
     assert Penalty(1.0, 0.0).solver("auto", *mid) == "newton-cg"
     assert Penalty(1.0, 0.0).solver("auto", *large) == "lbfgs"
     assert Penalty(np.inf, 0.5).solver("newton-cg", *small) == "newton-cg"
-    for solver in ("newton-cg", "newton-cholesky"):
-        with pytest.raises(ValueError, match=f"{solver}.*l1_ratio=0.5"):
-            Penalty(1.0, 0.5).solver(solver, *small)
+    # an L1 part: Newton-CG runs on the orthant; the exact Hessian refuses
+    assert Penalty(1.0, 0.5).solver("newton-cg", *small) == "newton-cg"
+    with pytest.raises(ValueError, match="newton-cholesky.*l1_ratio=0.5"):
+        Penalty(1.0, 0.5).solver("newton-cholesky", *small)
 
 
 def test_objective_is_wrapped_exactly_when_there_is_an_l1_part():
@@ -50,6 +51,11 @@ def test_objective_is_wrapped_exactly_when_there_is_an_l1_part():
     assert smooth.alpha == 1.0 / 6.0
     exact = Penalty(2.0).objective(blocks, stats, **{**kw, "solver": "newton-cholesky"})
     assert isinstance(exact, ContrastObjective) and exact.n_params == 2
+    orthant = Penalty(2.0, 0.5).objective(
+        blocks, stats, **{**kw, "solver": "newton-cg"}
+    )
+    assert isinstance(orthant, L1Orthant) and orthant.bounds is None
+    assert orthant.n_params == orthant.smooth.n_params  # no split variables
     split = Penalty(2.0, 0.5).objective(blocks, stats, **kw)
     assert isinstance(split, L1Split)
     assert split.smooth.alpha == 0.5 / 6.0
@@ -60,10 +66,10 @@ def test_objective_is_wrapped_exactly_when_there_is_an_l1_part():
 def test_both_estimators_apply_the_same_solver_rule():
     X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
     for estimator in (
-        SoftmaxRegression(solver="newton-cg", l1_ratio=0.5),
-        SoftmaxRegressionCV(solver="newton-cg", l1_ratios=[0.0, 0.5], cv=2),
+        SoftmaxRegression(solver="newton-cholesky", l1_ratio=0.5),
+        SoftmaxRegressionCV(solver="newton-cholesky", l1_ratios=[0.0, 0.5], cv=2),
     ):
-        with pytest.raises(ValueError, match="newton-cg.*smooth.*l1_ratio=0.5"):
+        with pytest.raises(ValueError, match="newton-cholesky.*smooth.*l1_ratio=0.5"):
             estimator.fit(X, y)
     # no L1 part at C=inf: Newton-CG is fine for both (data not separable)
     X, y = np.arange(8.0)[:, None], np.array([0, 1, 0, 1, 1, 0, 1, 1])
