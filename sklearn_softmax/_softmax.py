@@ -241,9 +241,10 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             Training data; CSR or CSC sparse, float32 kept as float32.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Class labels, or rows of class probabilities (soft targets) that
-            are non-negative and sum to 1 (within 1e-4).  A row is used as
-            given, never renormalised: its sum acts as a weight, so the loss of
-            row ``i`` is exactly ``-sum_k y[i, k] * log p[i, k]``.
+            are non-negative and sum to 1 (within 1e-4; float16 rows within
+            their rounding).  A row is used as given, never renormalised: its
+            sum acts as a weight, so the loss of row ``i`` is exactly
+            ``-sum_k y[i, k] * log p[i, k]``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; integer weights equal repeated rows.
         classes : array-like of shape (n_classes,), default=None

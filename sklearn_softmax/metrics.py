@@ -132,7 +132,7 @@ def _log_predictions(y_pred, from_logits, name):
         with np.errstate(divide="ignore"):  # log(0) = -inf is the exact answer
             return np.column_stack([np.log1p(-q), np.log(q)])
 
-    check_probability_rows(q, name)
+    check_probability_rows(q, name, dtype=np.asarray(y_pred).dtype)
     with np.errstate(divide="ignore"):
         return np.log(q)
 
@@ -188,7 +188,7 @@ def _target(y_true, labels, n_classes, name, pred_name):
                 raise ValueError("labels must not contain duplicates.")
         if P.shape[0] == 0:
             raise ValueError(f"{name} holds no samples.")
-        return check_probability_rows(P, name)
+        return check_probability_rows(P, name, dtype=y.dtype)
     raise ValueError(
         f"{name} must be 1-D labels or 2-D probability rows; got shape {y.shape}."
     )
@@ -346,9 +346,10 @@ def cross_entropy(
     Notes
     -----
     Probability rows (of ``y_true`` or ``y_pred``) must sum to 1 within
-    ``1e-4`` (which leaves room for float32 round-off); otherwise a
-    ``ValueError`` is raised.  Accepted rows are used as given, never
-    renormalised.
+    ``1e-4`` (which leaves room for float32 round-off), or for float16 rows
+    within their rounding, ``eps * (1 + ceil(log2(n_classes)))`` with float16's
+    ``eps`` (about ``2e-3`` for a few classes); otherwise a ``ValueError`` is
+    raised.  Accepted rows are used as given, never renormalised.
 
     Unlike :func:`sklearn.metrics.log_loss`, which clips probabilities at
     machine epsilon (a zero probability on the true class gives about 36.04
@@ -443,8 +444,9 @@ def kl_divergence(
 
     Notes
     -----
-    Rows must sum to 1 within ``1e-4`` and are never renormalised (a
-    ``ValueError`` otherwise), as in :func:`cross_entropy`.  The divergence of
+    Rows must sum to 1 within ``1e-4`` (float16 rows: within their
+    rounding) and are never renormalised (a ``ValueError`` otherwise), as in
+    :func:`cross_entropy`.  The divergence of
     two distributions is never negative; the per-row sums are floored at 0 so
     that floating-point round-off (or rows accepted within the tolerance)
     cannot make them negative.  ``KL(p || p)`` is exactly 0 for probabilities,

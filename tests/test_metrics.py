@@ -830,3 +830,43 @@ def test_scorer_with_softmax_regression(iris):
     )
     assert np.all(np.isfinite(proba)) and np.all(proba < 0)
     np.testing.assert_allclose(logits, proba, rtol=1e-9)
+
+
+# -- float16 probabilities ------------------------------------------------------
+
+_EPS16 = float(np.finfo(np.float16).eps)
+
+
+def _float16_predictions():
+    X, y = load_iris(return_X_y=True)
+    P = LogisticRegression(max_iter=1000).fit(X, y).predict_proba(X)
+    P16 = P.astype(np.float16)
+    # float16 rounding moves the row sums by more than float32's 1e-4: the
+    # case the dtype-scaled tolerance is for
+    assert np.abs(P16.sum(axis=1, dtype=np.float64) - 1).max() > 1e-4
+    return y, P, P16
+
+
+def test_float16_predictions_are_accepted_within_float16_accuracy():
+    y, P, P16 = _float16_predictions()
+    ce16 = cross_entropy(y, P16)
+    # each log-probability moves by at most eps/2 (relative rounding of p)
+    assert abs(ce16 - cross_entropy(y, P)) <= _EPS16 / 2
+    # scikit-learn's log_loss computes in float16: agree to its rounding
+    assert ce16 == pytest.approx(log_loss(y, P16), rel=_EPS16)
+    assert kl_divergence(P16, P16) == 0.0
+    assert abs(cross_entropy(P16, P) - cross_entropy(P, P)) <= _EPS16
+
+
+def test_float16_tolerance_is_float16_only():
+    _, P, P16 = _float16_predictions()
+    y = np.argmax(P, axis=1)
+    # the same rounded rows as float32 or float64: float32's tolerance holds
+    for dtype in (np.float32, np.float64):
+        with pytest.raises(ValueError, match=r"sum to 1 \(within 0.0001\)"):
+            cross_entropy(y, P16.astype(dtype))
+    # float16 rows off by more than their rounding are still rejected
+    bad = P16.copy()
+    bad[0] = [0.5, 0.25, 0.24]
+    with pytest.raises(ValueError, match=r"sum to 1 \(within 0.00293\)"):
+        cross_entropy(y, bad)
