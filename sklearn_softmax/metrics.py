@@ -506,6 +506,31 @@ def _align_columns(y_pred, classes, labels, from_logits):
     return full
 
 
+def _check_seen(y_true, classes, metric):
+    """Raise where label ``y_true`` holds classes missing from ``classes``.
+
+    Without ``labels=`` a scorer knows only the estimator's ``classes_``; a
+    class its training fold missed is what the user must be told about, with
+    the fix.
+    """
+    y = np.asarray(y_true)
+    if y.ndim != 1:
+        return  # soft targets: their columns are checked by the metric
+    try:
+        unseen = np.setdiff1d(y, classes)
+    except TypeError:  # labels of mixed types: the metric words that error
+        return
+    if unseen.size:
+        raise ValueError(
+            f"y_true holds classes the estimator was not fitted on: "
+            f"{unseen.tolist()[:10]} (its classes_ are {classes.tolist()[:20]}); "
+            f"a training fold probably missed them.  Pass every class of the "
+            f"problem as labels=, e.g. make_{metric}_scorer(labels=np.unique(y)): "
+            f"a class the estimator never saw then gets probability 0 (an "
+            f"infinite loss for its samples).  Or split with StratifiedKFold."
+        )
+
+
 class _DivergenceScorer:
     """Scorer ``scorer(estimator, X, y_true, sample_weight=None)`` = minus a loss.
 
@@ -533,6 +558,7 @@ class _DivergenceScorer:
                 to_host(classes) if is_device_array(classes) else classes
             )
             if labels is None:
+                _check_seen(y_true, classes, self._metric.__name__)
                 labels = classes
             else:
                 try:

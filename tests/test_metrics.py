@@ -694,7 +694,7 @@ def test_scorer_fold_missing_a_class():
     assert scores[0] == -np.inf
     assert np.all(np.isfinite(scores[1:]))
     # Without labels=, the test fold's class 2 is not among the model's classes.
-    with pytest.raises(ValueError, match="not in labels="):
+    with pytest.raises(ValueError, match=r"not fitted on: \[2\].*labels="):
         cross_val_score(
             _lr(), X, y, scoring=cross_entropy_scorer, cv=cv, error_score="raise"
         )
@@ -870,3 +870,24 @@ def test_float16_tolerance_is_float16_only():
     bad[0] = [0.5, 0.25, 0.24]
     with pytest.raises(ValueError, match=r"sum to 1 \(within 0.00293\)"):
         cross_entropy(y, bad)
+
+
+@pytest.mark.parametrize(
+    "scorer, maker",
+    [
+        (cross_entropy_scorer, "make_cross_entropy_scorer"),
+        (kl_divergence_scorer, "make_kl_divergence_scorer"),
+    ],
+)
+def test_scorer_names_the_fix_for_a_class_the_fold_missed(iris, scorer, maker):
+    X, y = iris
+    model = _lr().fit(X[y < 2], y[y < 2])  # a training fold without class 2
+    with pytest.raises(ValueError) as info:
+        scorer(model, X, y)
+    text = str(info.value)
+    assert "not fitted on: [2] (its classes_ are [0, 1])" in text
+    assert f"{maker}(labels=np.unique(y))" in text
+    # the fix it names works: class 2 gets probability 0, an infinite loss
+    fixed = make_cross_entropy_scorer(labels=np.unique(y))
+    assert fixed(model, X, y) == -np.inf
+    assert np.isfinite(fixed(model, X[y < 2], y[y < 2]))
