@@ -13,9 +13,9 @@ divergence.
 
 The values are exact: nothing is clipped.  A predicted probability of 0 on a
 class with positive target mass gives ``+inf``; a zero target on a class of
-probability 0 (or logit ``-inf``) contributes 0.  Logits go through the
-max-shifted log-softmax of :mod:`sklearn_softmax._loss`, the kernel the
-estimator fits with, so they are exact up to ``+-1e308`` (logits
+probability 0 (or logit ``-inf``) contributes 0.  Logits go through a
+max-shifted log-softmax, the kernel the estimator fits with, so they are
+exact up to ``+-1e308`` (logits
 ``[1e17, 1e17]`` give ``log 2``, not the 0 of ``logsumexp(z) - z_k``).  No
 ``RuntimeWarning`` is ever emitted.
 

@@ -284,3 +284,28 @@ def test_cv_score_default_is_stated_where_users_look():
         assert "minus the mean cross-entropy" in flat
         assert "cross_val_score(SoftmaxRegressionCV(), X, y)" in flat
         assert 'scoring="accuracy"' in flat
+
+
+def test_demo_help_describes_its_options(capsys):
+    with pytest.raises(SystemExit):
+        demo_main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--data {breast_cancer,digits,wine} the data set to fit" in out
+    assert "-C C inverse regularisation strength" in out
+
+
+def test_api_pages_link_no_private_module():
+    # the API reference renders these docstrings: a link into a private
+    # module points at a page that does not exist (or should not)
+    import inspect
+
+    objects = [sklearn_softmax, sklearn_softmax.metrics]
+    for module in (sklearn_softmax, sklearn_softmax.metrics):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            objects.append(obj)
+            if inspect.isclass(obj):
+                objects += [m for n, m in vars(obj).items() if not n.startswith("_")]
+    for obj in objects:
+        doc = inspect.getdoc(obj) or ""
+        assert not re.search(r"sklearn_softmax\._\w", doc), obj
