@@ -42,12 +42,13 @@ def check_static(root):
             ):
                 problems.append(f"{page.relative_to(root)} loads {url}")
         for src in _MATHJAX.findall(text):
-            math_pages.append(page)
             target = (page.parent / src.split("?")[0]).resolve()
             if remote(src) or not target.is_file():
                 problems.append(f"{page.relative_to(root)}: MathJax from {src}")
+            else:
+                math_pages.append(page)
     if not math_pages:
-        problems.append("no page loads MathJax: the math renderer is missing")
+        problems.append("no page loads MathJax from the site itself")
     fonts = root / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
     if not any(fonts.glob("*.woff")):
         problems.append(f"MathJax's fonts are missing from {fonts}")
