@@ -127,4 +127,5 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "getting_started": []}
+# pages without sub-pages: no primary sidebar (it would show an empty heading)
+html_sidebars = {"index": [], "getting_started": [], "architecture": []}
