@@ -122,7 +122,7 @@ styles = {
     'SoftmaxRegression (solver="auto")': ("tab:blue", "o"),
     'SoftmaxRegression (solver="lbfgs")': ("tab:green", "^"),
 }
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained", sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.6), layout="constrained", sharey=True)
 for ax, (name, runs) in zip(axes, results.items(), strict=True):
     for label, points in runs.items():
         color, marker = styles[label]
@@ -138,7 +138,9 @@ for ax, (name, runs) in zip(axes, results.items(), strict=True):
     ax.set_title(name)
     ax.set_xlabel("fit time (s)")
 axes[0].set_ylabel("relative objective gap (f - f*) / f*")
-axes[0].legend(loc="lower left", fontsize=8)
+# below the panels: inside one it would hide the end of a curve
+handles, labels = axes[0].get_legend_handles_labels()
+fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8)
 fig.suptitle(
     "Unscaled data, C=1: hollow markers raised a ConvergenceWarning, "
     "the dotted line is a relative gap of 1e-6"

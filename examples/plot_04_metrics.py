@@ -111,13 +111,26 @@ print(f"H(p) = {H:.4f} bits, KL(p||q) = {KL:.4f} bits, H + KL = {H + KL:.4f}")
 print(f"CE(p, q) = {CE:.4f} bits")
 
 # %%
-# The same split, sample by sample, for a dozen test points.  The grey part is
-# the targets' own uncertainty; only the coloured part depends on the model.
+# The same split, sample by sample, for a dozen test points (left panel
+# below).  The grey part is the targets' own uncertainty; only the coloured
+# part depends on the model.
 idx = np.argsort(-(P_test.max(axis=1)))[:: len(P_test) // 12][:12]
 h_i = np.array([cross_entropy(P_test[[i]], P_test[[i]], base=2) for i in idx])
 kl_i = np.array([kl_divergence(P_test[[i]], Q[[i]], base=2) for i in idx])
 ce_i = np.array([cross_entropy(P_test[[i]], Q[[i]], base=2) for i in idx])
 
+# %%
+# Over all test points: the decomposition of the mean, and how the two parts
+# behave as the model is regularised more strongly (smaller ``C``).  The
+# entropy stays put; the divergence grows.
+C_grid = np.logspace(-4, 2, 13)
+kl_C, ce_C = [], []
+for C in C_grid:
+    q = SoftmaxRegression(C=C).fit(Z_train, P_train).predict_proba(Z_test)
+    kl_C.append(kl_divergence(P_test, q, base=2))
+    ce_C.append(cross_entropy(P_test, q, base=2))
+# one cell draws both panels: the gallery saves and closes a figure at the
+# end of the cell that made it
 fig, (ax0, ax1) = plt.subplots(
     1, 2, figsize=(12, 4.2), layout="constrained", width_ratios=[1.4, 1]
 )
@@ -130,17 +143,6 @@ ax0.set_xlabel("test point, labelled by its largest target probability")
 ax0.set_ylabel("bits")
 ax0.set_title("CE(p, q) = H(p) + KL(p || q), per test point")
 ax0.legend()
-
-# %%
-# Over all test points: the decomposition of the mean, and how the two parts
-# behave as the model is regularised more strongly (smaller ``C``).  The
-# entropy stays put; the divergence grows.
-C_grid = np.logspace(-4, 2, 13)
-kl_C, ce_C = [], []
-for C in C_grid:
-    q = SoftmaxRegression(C=C).fit(Z_train, P_train).predict_proba(Z_test)
-    kl_C.append(kl_divergence(P_test, q, base=2))
-    ce_C.append(cross_entropy(P_test, q, base=2))
 ax1.semilogx(C_grid, ce_C, "k-o", ms=4, label="CE(p, q)")
 ax1.fill_between(C_grid, 0, H, color="lightgrey", label="H(p)")
 ax1.fill_between(C_grid, H, ce_C, color="tab:orange", alpha=0.6, label="KL(p || q)")

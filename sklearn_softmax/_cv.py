@@ -60,6 +60,12 @@ class SoftmaxRegressionCV(SoftmaxRegression):
     mean score is then refitted on all data, starting from the mean of the
     fold solutions there.
 
+    :meth:`score` follows ``scoring`` too: by default it returns **minus the
+    mean cross-entropy**, not accuracy as a classifier's ``score`` usually
+    does, so ``cross_val_score(SoftmaxRegressionCV(), X, y)`` gives negative
+    numbers (closer to 0 is better).  Pass ``scoring="accuracy"`` to
+    ``cross_val_score`` for accuracy.
+
     Parameters
     ----------
     Cs : int or array-like of float, default=10
@@ -398,6 +404,10 @@ n_features + fit_intercept)
     def score(self, X, y, sample_weight=None, **params):
         """Score of the final model with ``scoring`` (default: minus the mean
         cross-entropy).
+
+        Not accuracy, unless ``scoring="accuracy"``: by default a better model
+        scores closer to 0 from below (``LogisticRegressionCV.score`` follows
+        its ``scoring`` in the same way).
 
         Parameters
         ----------

@@ -288,7 +288,9 @@ def _newton(objective, theta0, step, threshold, max_iter, report):
     max_iter : int
         Newton steps at most.
     report : callable
-        ``report(n_iter, f, grad)``, called after each step.
+        ``report(n_iter, f, grad)``, called after each step, and
+        ``report(n_iter, f, grad, note=why)`` where the gradient meets the
+        rule but the gap check asks for another step.
 
     Returns
     -------
@@ -327,6 +329,8 @@ def _newton(objective, theta0, step, threshold, max_iter, report):
         )
         if verdict is not None:
             break
+        if gap_excess is not None:
+            report(n_iter, f, g, note=gap_excess)
         if slope >= 0:
             p, slope = -g, -(g @ g)
         accepted = _backtrack(objective.loss_grad, theta, f, p, slope, eps)

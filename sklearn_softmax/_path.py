@@ -19,6 +19,7 @@ over and packed again in the new coordinates, which is exact.  The statistics do
 not depend on ``C``: they are computed once per training set.
 """
 
+import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -28,7 +29,7 @@ from ._precondition import DataStatistics
 from ._solver import SolveResult, SolverSettings, choose_solver, solve
 from ._targets import prepare_rows
 
-__all__ = ["FitOptions", "PathPoint", "fit_path", "rotation_pays"]
+__all__ = ["FitOptions", "PathPoint", "fit_path", "fit_summary", "rotation_pays"]
 
 # The rotation's covariance pass costs n d^2 multiply-adds, an evaluation
 # 2 n d K: rotate only where that is at most two evaluations.
@@ -49,7 +50,8 @@ class FitOptions:
     tol : float, default=1e-6
     max_iter : int, default=1000
     verbose : int, default=0
-        > 0 prints every iteration and a summary line per penalty.
+        > 0 prints every iteration and a summary line per penalty
+        (:func:`fit_summary`).
     """
 
     fit_intercept: bool = True
@@ -89,6 +91,33 @@ def rotation_pays(n_classes, n_features, *, n_samples, l1_ratio, solver):
         l1_ratio == 0
         and choose_solver(solver, n_samples, n_features, n_classes) == "lbfgs"
         and n_features <= 2 * _ROTATION_MAX_EVALUATIONS * n_classes
+    )
+
+
+def fit_summary(penalty, result, seconds):
+    """The line ``verbose`` prints after a fit: the verdict, the rule, the cost.
+
+    Examples
+    --------
+    >>> from sklearn_softmax._solver import SolveResult
+    >>> result = SolveResult(W=None, b=None, fun=0.5, grad_max=3e-7,
+    ...                      threshold=7.07e-7, n_iter=12, converged=True,
+    ...                      message="converged", tol=1e-6, solver="newton-cg",
+    ...                      n_passes=40)
+    >>> print(fit_summary(Penalty(1.0), result, 0.0123))
+    C=1: newton-cg converged after 12 iterations: |grad| 3.000e-07 <= threshold
+    7.070e-07 (tol=1e-06); 40 passes over X in 0.0123 s
+    """
+    if result.converged:
+        verdict = "converged"
+    else:
+        verdict = f"did NOT converge ({result.message})"
+    relation = "<=" if result.grad_max <= result.threshold else ">"
+    return (
+        f"C={penalty.C:g}: {result.solver} {verdict} after {result.n_iter} "
+        f"iterations: |grad| {result.grad_max:.3e} {relation} threshold "
+        f"{result.threshold:.3e} (tol={result.tol:g}); {result.n_passes} passes "
+        f"over X in {seconds:.3g} s"
     )
 
 
@@ -156,17 +185,16 @@ def fit_path(data, penalties, options, *, start=None, min_classes=2):
         settings = SolverSettings(
             solver, options.tol, options.max_iter, options.verbose
         )
+        started = time.perf_counter()
         result = solve(objective, theta0, settings)
+        seconds = time.perf_counter() - started
         if result.n_iter == 0 and model is not None:
             # no step: the model it was given, not its round trip through
             # the solver's coordinates (which moves it by rounding)
             result.W = model[0]
             result.b = None if result.b is None else model[1]
         if options.verbose:
-            print(
-                f"C={penalty.C:g}: {result.solver}, {result.n_iter} iterations, "
-                f"{result.n_passes} passes over X"
-            )
+            print(fit_summary(penalty, result, seconds))
         # the gradient can meet tol on the way to infinity where nothing
         # penalises the scale of (W, b): then the point is no optimum
         separated = (

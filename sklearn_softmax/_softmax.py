@@ -114,8 +114,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         Start from the previous solution when the classes and the number of
         features are the same (otherwise start afresh).
     verbose : int, default=0
-        Print the objective, the gradient norm and the passes over ``X`` so
-        far at every iteration, and a summary line per fit.
+        Print the objective, the gradient's max-norm, the stopping rule's
+        threshold and the passes over ``X`` so far at every iteration, and a
+        summary line per fit: converged or not, iterations, passes and time.
 
     Attributes
     ----------
@@ -244,9 +245,10 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             Training data; CSR or CSC sparse, float32 kept as float32.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Class labels, or rows of class probabilities (soft targets) that
-            are non-negative and sum to 1 (within 1e-4).  A row is used as
-            given, never renormalised: its sum acts as a weight, so the loss of
-            row ``i`` is exactly ``-sum_k y[i, k] * log p[i, k]``.
+            are non-negative and sum to 1 (within 1e-4; float16 rows within
+            their rounding).  A row is used as given, never renormalised: its
+            sum acts as a weight, so the loss of row ``i`` is exactly
+            ``-sum_k y[i, k] * log p[i, k]``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; integer weights equal repeated rows.
         classes : array-like of shape (n_classes,), default=None
@@ -494,7 +496,7 @@ def fit_diagnosis(point, name="SoftmaxRegression"):
     """
     result = point.result
     if not result.converged:
-        return _not_converged(result, name)
+        return _not_converged(result, name, point.penalty)
     if point.separated:
         return (
             f"{name} did not converge: the training data are "
@@ -505,8 +507,10 @@ def fit_diagnosis(point, name="SoftmaxRegression"):
     return None
 
 
-def _not_converged(result, name):
-    """The ConvergenceWarning's text for an unconverged :class:`SolveResult`."""
+def _not_converged(result, name, penalty):
+    """The ConvergenceWarning's text for an unconverged :class:`SolveResult`,
+    with the clauses that apply to ``penalty`` only (the L1 part's KKT
+    residual, ``C=inf``'s missing optimum)."""
     if result.reason == "max_iter":
         why = "Increase max_iter"
     elif result.tol == 0:
@@ -521,16 +525,18 @@ def _not_converged(result, name):
             "tol may be below what float rounding of the objective resolves"
         )
     if result.grad_max > result.threshold:
+        measure = (
+            "the KKT residual's max-norm (the gradient's, with the L1 penalty)"
+            if penalty.has_l1
+            else "the gradient's max-norm"
+        )
         state = (
-            f"the gradient's max-norm (with an L1 penalty: the KKT residual's) "
-            f"is {result.grad_max:.3g} > "
+            f"{measure} is {result.grad_max:.3g} > "
             f"{result.threshold:.3g} = tol * min(1, sqrt(loss)) with "
             f"tol={result.tol:g} ({result.message})"
         )
     else:
         state = result.message
-    return (
-        f"{name} did not converge: after {result.n_iter} "
-        f"iterations {state}. {why}; for separable data with C=inf no "
-        "finite optimum exists."
-    )
+    if penalty.unpenalised:
+        why += "; with C=inf, separable data have no finite optimum"
+    return f"{name} did not converge: after {result.n_iter} iterations {state}. {why}."

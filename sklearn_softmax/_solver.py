@@ -134,9 +134,13 @@ def _result(objective, theta, f, g, n_iter, tol, message, converged=True, **extr
     )
 
 
-def _progress(n_iter, f, g, n_passes):
+def _progress(n_iter, f, g, n_passes, tol):
+    # the threshold moves with the loss (tol * min(1, sqrt(f))): print it
     gmax = np.abs(g).max()
-    print(f"iter {n_iter:5d}   loss {f:.12g}   |grad| {gmax:.3e}   passes {n_passes}")
+    print(
+        f"iter {n_iter:5d}   loss {f:.12g}   |grad| {gmax:.3e}   "
+        f"threshold {stop_threshold(tol, f):.3e}   passes {n_passes}"
+    )
 
 
 @dataclass
@@ -184,7 +188,7 @@ class _LbfgsMonitor:
         self.f, self.g = f, g
         optimality = self.objective.optimality(theta, g)
         if self.verbose:
-            _progress(self.n_iter, f, optimality, self.objective.n_passes)
+            _progress(self.n_iter, f, optimality, self.objective.n_passes, self.tol)
         self.stopped = bool(_meets_rule(optimality, f, self.tol))
         if self.stall_tol is not None and not self.stopped:
             if _meets_rule(optimality, f, self.stall_tol):
@@ -298,9 +302,13 @@ def minimize_lbfgs(
 def _minimize_newton(objective, theta0, method, tol, max_iter, verbose, **options):
     """Run the Newton loop ``method`` (``_newton``) under the rule; a SolveResult."""
 
-    def report(n_iter, f, g):
-        if verbose:
-            _progress(n_iter, f, g, objective.n_passes)
+    def report(n_iter, f, g, note=None):
+        if not verbose:
+            return
+        if note is None:
+            _progress(n_iter, f, g, objective.n_passes, tol)
+        else:  # the loop goes on although the gradient met the rule: say why
+            print(f"{'':11}{note}: another Newton step")
 
     with single_threaded_blas(), objective.blocks:
         theta, f, g, n_iter, converged, message = method(
@@ -414,7 +422,8 @@ class SolverSettings:
     max_iter : int
         Iterations at most.
     verbose : int, default=0
-        > 0 prints the objective and the gradient's max-norm every iteration.
+        > 0 prints the objective, the gradient's max-norm and the rule's
+        threshold every iteration.
     """
 
     solver: str

@@ -9,6 +9,7 @@ The pipeline is written once, against row blocks (``_blocks.Blocks``), so the
 in-memory fit and the Dask wing run the same code: :func:`prepare_rows`.
 """
 
+import math
 import warnings
 from functools import partial
 
@@ -22,6 +23,7 @@ from ._xp import is_host
 __all__ = [
     "encode_labels",
     "check_probability_rows",
+    "row_sum_atol",
     "smooth",
     "class_mass",
     "class_weight_vector",
@@ -36,8 +38,43 @@ __all__ = [
 ]
 
 # Rows of soft targets / predicted probabilities must sum to 1 within this
-# absolute tolerance (float32 round-off on K <= 10^4 classes stays well inside).
+# absolute tolerance (float32 round-off on K <= 10^4 classes stays well inside);
+# rows of a coarser dtype get the tolerance of :func:`row_sum_atol`.
 ROW_SUM_ATOL = 1e-4
+
+
+def row_sum_atol(dtype, n_classes):
+    """The tolerance on the sum of a probability row of ``dtype``.
+
+    ``ROW_SUM_ATOL``, or where the dtype's rounding is coarser (float16)
+    ``eps * (1 + ceil(log2(n_classes)))``: rounding each entry to the dtype
+    moves the sum by at most ``eps / 2``, and rows normalised in the dtype
+    itself carry the pairwise sum's ``log2(K) eps`` more.
+
+    Parameters
+    ----------
+    dtype : dtype
+        The rows' dtype as the user passed them (before any conversion).
+    n_classes : int
+        Entries per row.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_sum_atol(np.float64, 3), row_sum_atol(np.float32, 10**4)
+    (0.0001, 0.0001)
+    >>> row_sum_atol(np.float16, 3)  # 3 eps of float16
+    0.0029296875
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        return ROW_SUM_ATOL
+    eps = float(np.finfo(dtype).eps)
+    return max(ROW_SUM_ATOL, eps * (1 + math.ceil(math.log2(max(n_classes, 1)))))
 
 
 def encode_labels(y, labels=None):
@@ -90,7 +127,7 @@ def encode_labels(y, labels=None):
     return classes, y_index.astype(np.intp, copy=False)
 
 
-def check_probability_rows(P, name, *, atol=ROW_SUM_ATOL):
+def check_probability_rows(P, name, *, dtype=None):
     """Check that ``P`` is an (n, K) array of probability rows.
 
     Parameters
@@ -99,8 +136,9 @@ def check_probability_rows(P, name, *, atol=ROW_SUM_ATOL):
         Candidate probability rows (float).
     name : str
         What to call ``P`` in error messages.
-    atol : float, default=ROW_SUM_ATOL
-        Tolerance on each row sum.
+    dtype : dtype, default=None
+        The dtype the rows were given in (default ``P.dtype``): it sets the
+        tolerance on each row sum (:func:`row_sum_atol`).
 
     Returns
     -------
@@ -123,6 +161,7 @@ def check_probability_rows(P, name, *, atol=ROW_SUM_ATOL):
     ...
     ValueError: Rows of y_prob must sum to 1 (within 0.0001); row 0 sums to 0.9.
     """
+    atol = row_sum_atol(P.dtype if dtype is None else dtype, P.shape[1])
     if not np.all(np.isfinite(P)):
         raise ValueError(f"{name} contains NaN or infinity.")
     if np.any(P < 0):
@@ -134,7 +173,7 @@ def check_probability_rows(P, name, *, atol=ROW_SUM_ATOL):
     if bad.size:
         i = bad[0]
         raise ValueError(
-            f"Rows of {name} must sum to 1 (within {atol}); "
+            f"Rows of {name} must sum to 1 (within {atol:.3g}); "
             f"row {i} sums to {sums[i]:.6g}."
         )
     return P
@@ -253,7 +292,8 @@ def class_weight_vector(class_weight, classes, mass):
 def check_soft_targets(Y):
     """Validate (n, K) soft targets; return exact distributions and row masses.
 
-    Rows may miss 1 by rounding (within ``ROW_SUM_ATOL``).  The loss kernel
+    Rows may miss 1 by rounding (within :func:`row_sum_atol` of their
+    dtype).  The loss kernel
     needs exact distributions, and a row of mass ``r`` is ``r`` times its
     normalised row, so the mass is returned to be moved into the row weight:
     ``-sum_k Y_ik log p_ik`` stays exactly the user's.
@@ -281,6 +321,7 @@ def check_soft_targets(Y):
     >>> check_soft_targets(np.array([[0.25, 0.75]]))
     (array([[0.25, 0.75]]), array([1.]))
     """
+    given = np.asarray(Y).dtype  # float16 rows are rounded more coarsely
     Y = np.asarray(Y, dtype=np.float64)
     if np.all((Y == 0) | (Y == 1)) and np.any(Y.sum(axis=1) != 1):
         raise ValueError(
@@ -288,7 +329,7 @@ def check_soft_targets(Y):
             "summing to 1); multilabel targets are not supported. Pass "
             "1-D labels, or rows of class probabilities."
         )
-    check_probability_rows(Y, "y (class probabilities)")
+    check_probability_rows(Y, "y (class probabilities)", dtype=given)
     row_mass = Y.sum(axis=1)
     return Y / row_mass[:, None], row_mass
 

@@ -13,9 +13,9 @@ divergence.
 
 The values are exact: nothing is clipped.  A predicted probability of 0 on a
 class with positive target mass gives ``+inf``; a zero target on a class of
-probability 0 (or logit ``-inf``) contributes 0.  Logits go through the
-max-shifted log-softmax of :mod:`sklearn_softmax._loss`, the kernel the
-estimator fits with, so they are exact up to ``+-1e308`` (logits
+probability 0 (or logit ``-inf``) contributes 0.  Logits go through a
+max-shifted log-softmax, the kernel the estimator fits with, so they are
+exact up to ``+-1e308`` (logits
 ``[1e17, 1e17]`` give ``log 2``, not the 0 of ``logsumexp(z) - z_k``).  No
 ``RuntimeWarning`` is ever emitted.
 
@@ -132,7 +132,7 @@ def _log_predictions(y_pred, from_logits, name):
         with np.errstate(divide="ignore"):  # log(0) = -inf is the exact answer
             return np.column_stack([np.log1p(-q), np.log(q)])
 
-    check_probability_rows(q, name)
+    check_probability_rows(q, name, dtype=np.asarray(y_pred).dtype)
     with np.errstate(divide="ignore"):
         return np.log(q)
 
@@ -188,7 +188,7 @@ def _target(y_true, labels, n_classes, name, pred_name):
                 raise ValueError("labels must not contain duplicates.")
         if P.shape[0] == 0:
             raise ValueError(f"{name} holds no samples.")
-        return check_probability_rows(P, name)
+        return check_probability_rows(P, name, dtype=y.dtype)
     raise ValueError(
         f"{name} must be 1-D labels or 2-D probability rows; got shape {y.shape}."
     )
@@ -346,9 +346,10 @@ def cross_entropy(
     Notes
     -----
     Probability rows (of ``y_true`` or ``y_pred``) must sum to 1 within
-    ``1e-4`` (which leaves room for float32 round-off); otherwise a
-    ``ValueError`` is raised.  Accepted rows are used as given, never
-    renormalised.
+    ``1e-4`` (which leaves room for float32 round-off), or for float16 rows
+    within their rounding, ``eps * (1 + ceil(log2(n_classes)))`` with float16's
+    ``eps`` (about ``2e-3`` for a few classes); otherwise a ``ValueError`` is
+    raised.  Accepted rows are used as given, never renormalised.
 
     Unlike :func:`sklearn.metrics.log_loss`, which clips probabilities at
     machine epsilon (a zero probability on the true class gives about 36.04
@@ -443,8 +444,9 @@ def kl_divergence(
 
     Notes
     -----
-    Rows must sum to 1 within ``1e-4`` and are never renormalised (a
-    ``ValueError`` otherwise), as in :func:`cross_entropy`.  The divergence of
+    Rows must sum to 1 within ``1e-4`` (float16 rows: within their
+    rounding) and are never renormalised (a ``ValueError`` otherwise), as in
+    :func:`cross_entropy`.  The divergence of
     two distributions is never negative; the per-row sums are floored at 0 so
     that floating-point round-off (or rows accepted within the tolerance)
     cannot make them negative.  ``KL(p || p)`` is exactly 0 for probabilities,
@@ -504,6 +506,31 @@ def _align_columns(y_pred, classes, labels, from_logits):
     return full
 
 
+def _check_seen(y_true, classes, metric):
+    """Raise where label ``y_true`` holds classes missing from ``classes``.
+
+    Without ``labels=`` a scorer knows only the estimator's ``classes_``; a
+    class its training fold missed is what the user must be told about, with
+    the fix.
+    """
+    y = np.asarray(y_true)
+    if y.ndim != 1:
+        return  # soft targets: their columns are checked by the metric
+    try:
+        unseen = np.setdiff1d(y, classes)
+    except TypeError:  # labels of mixed types: the metric words that error
+        return
+    if unseen.size:
+        raise ValueError(
+            f"y_true holds classes the estimator was not fitted on: "
+            f"{unseen.tolist()[:10]} (its classes_ are {classes.tolist()[:20]}); "
+            f"a training fold probably missed them.  Pass every class of the "
+            f"problem as labels=, e.g. make_{metric}_scorer(labels=np.unique(y)): "
+            f"a class the estimator never saw then gets probability 0 (an "
+            f"infinite loss for its samples).  Or split with StratifiedKFold."
+        )
+
+
 class _DivergenceScorer:
     """Scorer ``scorer(estimator, X, y_true, sample_weight=None)`` = minus a loss.
 
@@ -531,6 +558,7 @@ class _DivergenceScorer:
                 to_host(classes) if is_device_array(classes) else classes
             )
             if labels is None:
+                _check_seen(y_true, classes, self._metric.__name__)
                 labels = classes
             else:
                 try:

@@ -493,3 +493,17 @@ def test_n_iter_is_an_int32_array_like_logistic_regression_cvs():
     proba = cv.predict_proba(X)
     np.testing.assert_allclose(cv.sparsify().predict_proba(X), proba, rtol=1e-12)
     assert type(cv.densify().coef_) is np.ndarray
+
+
+def test_score_is_minus_the_cross_entropy_as_documented():
+    # documented in the class docstring, the CV guide and the page of
+    # differences from LogisticRegression: score follows scoring, and the
+    # default is minus the mean cross-entropy, not accuracy
+    X, y = load_iris(return_X_y=True)
+    cv = SoftmaxRegressionCV(Cs=3, cv=3).fit(X, y)
+    score = cv.score(X, y)
+    assert score < 0
+    assert score == pytest.approx(-cross_entropy(y, cv.predict_proba(X)), rel=1e-6)
+    assert score != pytest.approx(accuracy_score(y, cv.predict(X)))
+    by_accuracy = SoftmaxRegressionCV(Cs=3, cv=3, scoring="accuracy").fit(X, y)
+    assert by_accuracy.score(X, y) == accuracy_score(y, by_accuracy.predict(X))

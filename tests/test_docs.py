@@ -225,3 +225,87 @@ def test_api_reference_lists_every_public_object(module, prefix):
     assert prefix in current
     missing = [name for name in module.__all__ if name not in listed]
     assert not missing, f"docs/api.rst does not list {missing} of {prefix}"
+
+
+# -- getting started states the install facts of pyproject.toml -------------------
+def _requirements():
+    """``(group, requirement)`` of pyproject.toml: the dependencies and extras."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    pairs = [("dependencies", req) for req in project["dependencies"]]
+    for extra, reqs in project["optional-dependencies"].items():
+        pairs += [(extra, req) for req in reqs]
+    return project, pairs
+
+
+def test_getting_started_states_the_requirements_and_extras():
+    text = (DOCS / "getting_started.rst").read_text(encoding="utf-8")
+    project, pairs = _requirements()
+    python = re.fullmatch(r">=(\d+\.\d+)", project["requires-python"])[1]
+    assert f"Python {python} or later" in text
+    packages = {group: set() for group, _ in pairs}
+    for group, req in pairs:
+        packages[group].add(re.match(r"[\w-]+", req)[0])
+    section = text[: text.index("Two commands")]
+    # each extra under its own name, with the floors it declares
+    for group, req in pairs:
+        if group in ("dependencies", "test", "docs"):
+            continue
+        assert f"``{req}``" in section, f"{req} ({group}) is not stated"
+    for req in [r for g, r in pairs if g == "dependencies"]:
+        assert f"``{req}``" in section, f"{req} is not stated"
+    for extra in project["optional-dependencies"]:
+        assert f"\n``{extra}``\n" in section, f"extra {extra} is not described"
+    # the test and docs extras: every package named, by itself or by the
+    # extra that holds it
+    for extra in ("test", "docs"):
+        body = section[section.index(f"\n``{extra}``\n") :]
+        body = body[: body.find("\n``", 1) if "\n``" in body[1:] else None]
+        for name in packages[extra]:
+            held = [
+                e
+                for e in ("dask", "onnx")
+                if name in packages[e] and f"``{e}``" in body
+            ]
+            assert f"``{name}" in body or held, f"{name} ({extra}) is not stated"
+
+
+def test_cv_score_default_is_stated_where_users_look():
+    # SoftmaxRegressionCV.score is minus the cross-entropy: a user of
+    # cross_val_score must read that before seeing negative numbers
+    summary = sklearn_softmax.SoftmaxRegressionCV.__doc__.split("Parameters")[0]
+    pages = [
+        summary,
+        (DOCS / "user_guide" / "cross_validation.rst").read_text("utf-8"),
+        (DOCS / "user_guide" / "logistic_regression.rst").read_text("utf-8"),
+    ]
+    for text in pages:
+        flat = " ".join(text.split())
+        assert "minus the mean cross-entropy" in flat
+        assert "cross_val_score(SoftmaxRegressionCV(), X, y)" in flat
+        assert 'scoring="accuracy"' in flat
+
+
+def test_demo_help_describes_its_options(capsys):
+    with pytest.raises(SystemExit):
+        demo_main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--data {breast_cancer,digits,wine} the data set to fit" in out
+    assert "-C C inverse regularisation strength" in out
+
+
+def test_api_pages_link_no_private_module():
+    # the API reference renders these docstrings: a link into a private
+    # module points at a page that does not exist (or should not)
+    import inspect
+
+    objects = [sklearn_softmax, sklearn_softmax.metrics]
+    for module in (sklearn_softmax, sklearn_softmax.metrics):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            objects.append(obj)
+            if inspect.isclass(obj):
+                objects += [m for n, m in vars(obj).items() if not n.startswith("_")]
+    for obj in objects:
+        doc = inspect.getdoc(obj) or ""
+        assert not re.search(r"sklearn_softmax\._\w", doc), obj

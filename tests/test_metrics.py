@@ -694,7 +694,7 @@ def test_scorer_fold_missing_a_class():
     assert scores[0] == -np.inf
     assert np.all(np.isfinite(scores[1:]))
     # Without labels=, the test fold's class 2 is not among the model's classes.
-    with pytest.raises(ValueError, match="not in labels="):
+    with pytest.raises(ValueError, match=r"not fitted on: \[2\].*labels="):
         cross_val_score(
             _lr(), X, y, scoring=cross_entropy_scorer, cv=cv, error_score="raise"
         )
@@ -830,3 +830,64 @@ def test_scorer_with_softmax_regression(iris):
     )
     assert np.all(np.isfinite(proba)) and np.all(proba < 0)
     np.testing.assert_allclose(logits, proba, rtol=1e-9)
+
+
+# -- float16 probabilities ------------------------------------------------------
+
+_EPS16 = float(np.finfo(np.float16).eps)
+
+
+def _float16_predictions():
+    X, y = load_iris(return_X_y=True)
+    P = LogisticRegression(max_iter=1000).fit(X, y).predict_proba(X)
+    P16 = P.astype(np.float16)
+    # float16 rounding moves the row sums by more than float32's 1e-4: the
+    # case the dtype-scaled tolerance is for
+    assert np.abs(P16.sum(axis=1, dtype=np.float64) - 1).max() > 1e-4
+    return y, P, P16
+
+
+def test_float16_predictions_are_accepted_within_float16_accuracy():
+    y, P, P16 = _float16_predictions()
+    ce16 = cross_entropy(y, P16)
+    # each log-probability moves by at most eps/2 (relative rounding of p)
+    assert abs(ce16 - cross_entropy(y, P)) <= _EPS16 / 2
+    # scikit-learn's log_loss computes in float16: agree to its rounding
+    assert ce16 == pytest.approx(log_loss(y, P16), rel=_EPS16)
+    assert kl_divergence(P16, P16) == 0.0
+    assert abs(cross_entropy(P16, P) - cross_entropy(P, P)) <= _EPS16
+
+
+def test_float16_tolerance_is_float16_only():
+    _, P, P16 = _float16_predictions()
+    y = np.argmax(P, axis=1)
+    # the same rounded rows as float32 or float64: float32's tolerance holds
+    for dtype in (np.float32, np.float64):
+        with pytest.raises(ValueError, match=r"sum to 1 \(within 0.0001\)"):
+            cross_entropy(y, P16.astype(dtype))
+    # float16 rows off by more than their rounding are still rejected
+    bad = P16.copy()
+    bad[0] = [0.5, 0.25, 0.24]
+    with pytest.raises(ValueError, match=r"sum to 1 \(within 0.00293\)"):
+        cross_entropy(y, bad)
+
+
+@pytest.mark.parametrize(
+    "scorer, maker",
+    [
+        (cross_entropy_scorer, "make_cross_entropy_scorer"),
+        (kl_divergence_scorer, "make_kl_divergence_scorer"),
+    ],
+)
+def test_scorer_names_the_fix_for_a_class_the_fold_missed(iris, scorer, maker):
+    X, y = iris
+    model = _lr().fit(X[y < 2], y[y < 2])  # a training fold without class 2
+    with pytest.raises(ValueError) as info:
+        scorer(model, X, y)
+    text = str(info.value)
+    assert "not fitted on: [2] (its classes_ are [0, 1])" in text
+    assert f"{maker}(labels=np.unique(y))" in text
+    # the fix it names works: class 2 gets probability 0, an infinite loss
+    fixed = make_cross_entropy_scorer(labels=np.unique(y))
+    assert fixed(model, X, y) == -np.inf
+    assert np.isfinite(fixed(model, X[y < 2], y[y < 2]))

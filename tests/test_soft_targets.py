@@ -311,3 +311,24 @@ def test_cross_val_score_on_soft_targets_with_cross_entropy_scorer():
         assert score == pytest.approx(-expected, rel=1e-12)
     # soft targets carry entropy, so the cross-entropy is bounded below by it
     assert np.all(-scores > 0.5)
+
+
+def test_float16_soft_targets_fit_as_their_float64_values():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    P = SoftmaxRegression(C=0.5).fit(X, y).predict_proba(X)
+    P16 = P.astype(np.float16)
+    mass = P16.sum(axis=1, dtype=np.float64)
+    # float16 rounding moves the row sums by more than float32's 1e-4
+    assert np.abs(mass - 1).max() > 1e-4
+    fitted = SoftmaxRegression(tol=1e-10).fit(X, P16)
+    # the rows as given: their sums act as weights, never renormalised away
+    ref = SoftmaxRegression(tol=1e-10).fit(
+        X, P16.astype(np.float64) / mass[:, None], sample_weight=mass
+    )
+    assert_allclose(fitted.coef_, ref.coef_, rtol=1e-7, atol=1e-8)
+    # and the model is the float64 targets' one to float16 accuracy
+    exact = SoftmaxRegression(tol=1e-10).fit(X, P)
+    eps16 = float(np.finfo(np.float16).eps)
+    assert_allclose(fitted.predict_proba(X), exact.predict_proba(X), atol=eps16)
