@@ -127,13 +127,18 @@ class _StallMonitor:
         return self.stalled >= _NEWTON_STALLS
 
 
-def _verdict(*, failed, stalled, small, gap_excess, spent):
+# Why a loop stopped when its ``report`` asked it to (``_solver.CALLBACK_STOP``).
+_INTERRUPTED = "stopped by a callback"
+
+
+def _verdict(*, failed, stalled, small, gap_excess, spent, interrupted=False):
     """Why Newton-CG stops here, as ``(converged, message)``; None: take a step.
 
     ``failed``: the last line search found no decrease; ``stalled``: the
     :class:`_StallMonitor` gave up; ``small``: the gradient rule holds;
     ``gap_excess``: where it holds, Newton's objection to it (None: none);
-    ``spent``: ``max_iter`` steps taken.
+    ``spent``: ``max_iter`` steps taken; ``interrupted``: ``report`` asked to
+    stop (converged still wins).
     """
     if failed:
         return False, "line search failed (rounding level reached)"
@@ -147,6 +152,8 @@ def _verdict(*, failed, stalled, small, gap_excess, spent):
         return False, message
     if small and gap_excess is None:
         return True, "converged"
+    if interrupted:
+        return False, _INTERRUPTED
     if spent:
         return False, gap_excess or "max_iter reached"
     return None
@@ -275,7 +282,8 @@ def _newton(objective, theta0, step, threshold, max_iter, report):
     max_iter : int
         Newton steps at most.
     report : callable
-        ``report(n_iter, f, grad)``, called after each step.
+        ``report(n_iter, theta, f, grad) -> bool``, called after each step
+        with the new point; True stops the loop there (unless it converged).
 
     Returns
     -------
@@ -293,14 +301,17 @@ def _newton(objective, theta0, step, threshold, max_iter, report):
     # The loss carries the rounding of the data's dtype (float32 exps).
     eps = np.finfo(objective.dtype).eps
     n_iter = 0
-    failed = stalled = False
+    failed = stalled = interrupted = False
     f, g = objective.loss_grad(theta)
     stalls = _StallMonitor(eps, np.abs(g).max())
     while True:
         bound = threshold(f)
         small = np.abs(g).max() <= bound
         gap_excess = None
-        if not (failed or stalled) and (small or n_iter < max_iter):
+        # where the rule holds the step is for the gap check: made even when
+        # interrupted, so that a converged point is still recognised
+        going = n_iter < max_iter and not interrupted
+        if not (failed or stalled) and (small or going):
             p = step(theta, g, small)
             slope = g @ p
             if small:
@@ -311,6 +322,7 @@ def _newton(objective, theta0, step, threshold, max_iter, report):
             small=small,
             gap_excess=gap_excess,
             spent=n_iter >= max_iter,
+            interrupted=interrupted,
         )
         if verdict is not None:
             break
@@ -325,5 +337,5 @@ def _newton(objective, theta0, step, threshold, max_iter, report):
         theta = theta + length * p
         stalled = stalls.update(f, f_new, np.abs(g_new).max())
         f, g = f_new, g_new
-        report(n_iter, f, g)
+        interrupted = bool(report(n_iter, theta, f, g))
     return theta, f, g, n_iter, *verdict
