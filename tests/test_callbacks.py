@@ -319,3 +319,40 @@ def test_progress_bar_nests_in_a_pipeline(capsys):
     pipe.set_callbacks(ProgressBar(max_propagation_depth=None)).fit(*iris())
     out = capsys.readouterr().out
     assert "SoftmaxRegressionCV - fold" in out and "C=0.0001" in out
+
+
+@needs_callbacks
+def test_dask_input_reports_the_same_iterations():
+    da = pytest.importorskip("dask.array", reason="the Dask extra")
+    X, y = iris()
+    recorder = Recorder()
+    clf = SoftmaxRegression(solver="lbfgs").set_callbacks(recorder)
+    clf.fit(da.from_array(X, chunks=50), da.from_array(y, chunks=50))
+    recorder.assert_paired()
+    ends = recorder.ends()
+    assert len(ends) == clf.n_iter_[0]
+    # the last iterate is the fitted model, as NumPy arrays on the client
+    assert_allclose(ends[-1][3].predict_proba(X), clf.predict_proba(X), atol=1e-12)
+
+
+@needs_callbacks
+def test_array_api_iterates_live_on_the_inputs_device():
+    import sklearn
+
+    from sklearn_softmax._xp import ARRAY_API_SUPPORTED
+
+    if not ARRAY_API_SUPPORTED:
+        pytest.skip("array-API dispatch is not supported here")
+    xp = pytest.importorskip("array_api_strict", reason="array-api-strict")
+    X, y = iris()
+    recorder = Recorder()
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = SoftmaxRegression(solver="lbfgs").set_callbacks(recorder)
+        clf.fit(xp.asarray(X), xp.asarray(y))
+        model = recorder.ends()[-1][3]
+        # the reconstructed arrays are where X is: the iterate predicts on it
+        assert type(model.coef_) is type(clf.coef_)
+        proba = model.predict_proba(xp.asarray(X))
+        expected = clf.predict_proba(xp.asarray(X))
+    assert_allclose(np.asarray(proba), np.asarray(expected), atol=1e-12)
+    assert len(recorder.ends()) == int(clf.n_iter_[0])
