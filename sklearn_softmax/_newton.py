@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-__all__ = ["conjugate_gradient", "newton_cg", "newton_exact", "psd_solve"]
+__all__ = [
+    "CALLBACK_STOP",
+    "conjugate_gradient",
+    "newton_cg",
+    "newton_exact",
+    "psd_solve",
+]
 
 # Newton gives up after this many steps without measurable progress.
 _NEWTON_STALLS = 5
@@ -127,8 +133,9 @@ class _StallMonitor:
         return self.stalled >= _NEWTON_STALLS
 
 
-# Why a loop stopped when its ``report`` asked it to (``_solver.CALLBACK_STOP``).
-_INTERRUPTED = "stopped by a callback"
+# Why a loop stopped when its ``report`` asked it to (a callback, through
+# ``_solver.IterationHook``); ``_solver`` reports the same words.
+CALLBACK_STOP = "stopped by a callback"
 
 
 def _verdict(*, failed, stalled, small, gap_excess, spent, interrupted=False):
@@ -153,7 +160,7 @@ def _verdict(*, failed, stalled, small, gap_excess, spent, interrupted=False):
     if small and gap_excess is None:
         return True, "converged"
     if interrupted:
-        return False, _INTERRUPTED
+        return False, CALLBACK_STOP
     if spent:
         return False, gap_excess or "max_iter reached"
     return None

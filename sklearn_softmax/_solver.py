@@ -24,7 +24,7 @@ import numpy as np
 from . import _lbfgs, _newton
 from ._blocks import single_threaded_blas
 from ._lbfgs import default_history
-from ._newton import conjugate_gradient
+from ._newton import CALLBACK_STOP, conjugate_gradient
 from ._objective import SmoothObjective
 
 __all__ = [
@@ -98,10 +98,6 @@ class IterationHook(Protocol):
 
     def __call__(self, model: Callable[[], tuple]) -> bool:
         """Report one iterate; True asks the solve to stop there."""
-
-
-# The message of a solve a callback stopped (``SolveResult.reason == "callback"``).
-CALLBACK_STOP = "stopped by a callback"
 
 
 def report_iterate(on_iterate, objective, theta):
