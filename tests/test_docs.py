@@ -122,7 +122,9 @@ def _rst_snippets():
             rel = path.relative_to(ROOT).as_posix()
             missing = _missing_modules(code)
             # e.g. the Dask and ONNX pages in an environment without those extras
-            marks = pytest.mark.skip(reason=f"needs {', '.join(missing)}, an extra")
+            marks = pytest.mark.skip(
+                reason=f"needs {', '.join(missing)} (an extra, or a newer scikit-learn)"
+            )
             params.append(
                 pytest.param(
                     code, f"{rel}[{j}]", id=f"{rel}-{j}", marks=marks if missing else ()
