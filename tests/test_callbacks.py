@@ -215,17 +215,29 @@ def test_a_callback_stops_the_fit_at_its_iterate(solver, l1_ratio):
 
 
 @needs_callbacks
-def test_a_stop_during_the_float32_polish_ends_there():
+def test_a_stop_during_the_float32_polish_ends_there(monkeypatch):
     # float32 L-BFGS hands over to Newton-CG; the iterations count on
+    from sklearn_softmax import _solver
+
     X, y = iris()
     X = X.astype(np.float32)
     free = Recorder()
     SoftmaxRegression(solver="lbfgs", C=1e4).set_callbacks(free).fit(X, y)
     n = len(free.ends())
+    polishes = []
+
+    def spy(*args, **kwargs):
+        polishes.append(minimize_newton_cg(*args, **kwargs))
+        return polishes[-1]
+
+    minimize_newton_cg = _solver.minimize_newton_cg
+    monkeypatch.setattr(_solver, "minimize_newton_cg", spy)
     recorder = Recorder(stop_at=n - 1)
     clf = SoftmaxRegression(solver="lbfgs", C=1e4).set_callbacks(recorder)
     with pytest.warns(ConvergenceWarning, match="callback stopped"):
         clf.fit(X, y)
+    # the stop came during the polish (this fit has one), which ended there
+    assert [p.reason for p in polishes] == ["callback"]
     assert clf.n_iter_[0] == n - 1 == len(recorder.ends())
 
 
