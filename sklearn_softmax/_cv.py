@@ -28,6 +28,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, check_is_fitted
 
+from ._callbacks import PathReporter, open_fit_task
 from ._objective import full_parameters
 from ._path import fit_path
 from ._penalty import Penalty
@@ -321,6 +322,35 @@ n_features + fit_intercept)
         splitter = check_cv(self.cv, y_all, classifier=True)
         folds = list(splitter.split(X_all, y_all, **split_params))
         scorer = _scorer_with_labels(self._get_scorer(), data.classes)
+        # scikit-learn's callbacks (>= 1.9): a task per fold path (in parallel:
+        # ids given) with a subtask per C, and one for the refit
+        n_runs = len(folds) * len(l1_ratios)
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        task = open_fit_task(
+            self,
+            max_subtasks=n_runs + bool(self.refit),
+            X=X,
+            y=y,
+            metadata=metadata,
+            sequential=False,
+        )
+        reporters = [None] * n_runs
+        if task is not None:
+            # created here, before the workers get copies, as GridSearchCV does
+            reporters = [
+                PathReporter(
+                    self,
+                    task.subcontext(task_name="fold", task_id=i, max_subtasks=len(Cs)),
+                    data,
+                    None,
+                    None,
+                    None,
+                    backend.finish_fit,
+                    self.max_iter,
+                    per_penalty=True,
+                )
+                for i in range(n_runs)
+            ]
         runs = Parallel(
             n_jobs=self.n_jobs if backend.parallel_folds else 1, verbose=self.verbose
         )(
@@ -334,9 +364,15 @@ n_features + fit_intercept)
                 scorer=scorer,
                 score_params=_check_method_params(X_all, score_params, indices=test),
                 finish_fit=backend.finish_fit,
+                reporter=reporter,
+                weighted=sample_weight is not None,
             )
-            for train, test in folds
-            for l1_ratio in l1_ratios
+            for (train, test), l1_ratio, reporter in zip(
+                [fold for fold in folds for _ in l1_ratios],
+                [r for _ in folds for r in l1_ratios],
+                reporters,
+                strict=True,
+            )
         )
         shape = (len(folds), len(l1_ratios), len(Cs))
         self.scores_ = np.array([run[0] for run in runs]).reshape(shape)
@@ -361,16 +397,38 @@ n_features + fit_intercept)
                 data.n_features,
                 self.fit_intercept,
             )
+            hooks = None
+            if task is not None:
+                refit = task.subcontext(
+                    task_name="refit", task_id=n_runs, max_subtasks=self.max_iter
+                )
+                refit.call_on_fit_task_begin(
+                    estimator=self, X=X, y=y, metadata=metadata
+                )
+                hooks = PathReporter(
+                    self, refit, data, X, y, metadata, backend.finish_fit, self.max_iter
+                )
             (point,) = fit_path(
                 data,
                 [Penalty(self.C_, self.l1_ratio_)],
                 options,
                 start=full_parameters(coef, intercept),
+                hooks=hooks,
             )
             message = fit_diagnosis(point, name=_NAME)
             if message is not None:
                 warn_at_caller(f"(refit) {message}", ConvergenceWarning)
             self._set_model(data, point)
+            if task is not None:
+                refit.call_on_fit_task_end(
+                    estimator=self,
+                    X=X,
+                    y=y,
+                    metadata=metadata,
+                    reconstruction_attributes=lambda: hooks.attributes(
+                        point.result.W, point.result.b, point.penalty.centred
+                    ),
+                )
         else:
             best = self.scores_.reshape(len(folds), -1).argmax(axis=1)
             r, c = np.unravel_index(best, (len(l1_ratios), len(Cs)))
@@ -381,6 +439,15 @@ n_features + fit_intercept)
             self.coef_ = coef.astype(data.dtype)
             self.intercept_ = intercept.astype(data.dtype)
         backend.finish_fit(self, X, y)
+        if task is not None:
+            # the fitted estimator itself is the task's model
+            task.call_on_fit_task_end(
+                estimator=self,
+                X=X,
+                y=y,
+                metadata=metadata,
+                reconstruction_attributes={},
+            )
         return self
 
     def _class_weight_dict(self, data):
@@ -502,7 +569,18 @@ def _split_columns(row, n_features, fit_intercept):
 
 
 def _fold_path(
-    data, train, test, Cs, l1_ratio, options, *, scorer, score_params, finish_fit
+    data,
+    train,
+    test,
+    Cs,
+    l1_ratio,
+    options,
+    *,
+    scorer,
+    score_params,
+    finish_fit,
+    reporter=None,
+    weighted=False,
 ):
     """One fold and ``l1_ratio``: fit every ``C`` (increasing), score each.
 
@@ -511,12 +589,27 @@ def _fold_path(
     d + fit_intercept) in the order of ``Cs``, and the ConvergenceWarning
     texts (warned by the caller: joblib's workers would lose them).
     ``finish_fit`` is the backend's: the scored models live where ``X`` does.
+    ``reporter``, with callbacks, is the fold's task (a
+    :class:`~sklearn_softmax._callbacks.PathReporter`), shown the training
+    rows (and, ``weighted``, their sample weights as metadata).
     """
     order = np.argsort(Cs, kind="stable")
     penalties = [Penalty(C, l1_ratio) for C in Cs[order]]
+    fold = data.rows(train)
+    if reporter is not None:
+        X_train, y_train, w_train = fold.arrays()
+        metadata = {"sample_weight": w_train} if weighted else None
+        reporter.shown = dict(X=X_train, y=y_train, metadata=metadata)
+        reporter.task.call_on_fit_task_begin(
+            estimator=reporter.estimator, **reporter.shown
+        )
     # min_classes=1: a training fold that misses classes, even all but one, is
     # fitted on all of data.classes (see the class Notes)
-    path = fit_path(data.rows(train), penalties, options, min_classes=1)
+    path = fit_path(fold, penalties, options, min_classes=1, hooks=reporter)
+    if reporter is not None:
+        reporter.task.call_on_fit_task_end(
+            estimator=reporter.estimator, **reporter.shown
+        )
     X_test, y_test, _ = data.rows(test).arrays()
     K, n_features = data.classes.shape[0], data.n_features
     coefs = np.empty((len(Cs), 1 if K == 2 else K, n_features + options.fit_intercept))

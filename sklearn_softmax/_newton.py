@@ -16,6 +16,7 @@ import scipy.linalg
 from ._l1 import orthant_search, pseudo_gradient
 
 __all__ = [
+    "CALLBACK_STOP",
     "conjugate_gradient",
     "newton_cg",
     "newton_exact",
@@ -140,13 +141,19 @@ class _StallMonitor:
         return self.stalled >= _NEWTON_STALLS
 
 
-def _verdict(*, failed, stalled, small, gap_excess, spent):
+# Why a loop stopped when its ``report`` asked it to (a callback, through
+# ``_solver.IterationHook``); ``_solver`` reports the same words.
+CALLBACK_STOP = "stopped by a callback"
+
+
+def _verdict(*, failed, stalled, small, gap_excess, spent, interrupted=False):
     """Why Newton-CG stops here, as ``(converged, message)``; None: take a step.
 
     ``failed``: the last line search found no decrease; ``stalled``: the
     :class:`_StallMonitor` gave up; ``small``: the gradient rule holds;
     ``gap_excess``: where it holds, Newton's objection to it (None: none);
-    ``spent``: ``max_iter`` steps taken.
+    ``spent``: ``max_iter`` steps taken; ``interrupted``: ``report`` asked to
+    stop (converged still wins).
     """
     if failed:
         return False, "line search failed (rounding level reached)"
@@ -160,6 +167,8 @@ def _verdict(*, failed, stalled, small, gap_excess, spent):
         return False, message
     if small and gap_excess is None:
         return True, "converged"
+    if interrupted:
+        return False, CALLBACK_STOP
     if spent:
         return False, gap_excess or "max_iter reached"
     return None
@@ -288,9 +297,10 @@ def _newton(objective, theta0, step, threshold, max_iter, report):
     max_iter : int
         Newton steps at most.
     report : callable
-        ``report(n_iter, f, grad)``, called after each step, and
-        ``report(n_iter, f, grad, note=why)`` where the gradient meets the
-        rule but the gap check asks for another step.
+        ``report(n_iter, theta, f, grad) -> bool``, called after each step
+        with the new point; True stops the loop there (unless it converged).
+        ``report(n_iter, theta, f, grad, note=why)`` where the gradient meets
+        the rule but the gap check asks for another step (verbose only).
 
     Returns
     -------
@@ -308,14 +318,17 @@ def _newton(objective, theta0, step, threshold, max_iter, report):
     # The loss carries the rounding of the data's dtype (float32 exps).
     eps = np.finfo(objective.dtype).eps
     n_iter = 0
-    failed = stalled = False
+    failed = stalled = interrupted = False
     f, g = objective.loss_grad(theta)
     stalls = _StallMonitor(eps, np.abs(g).max())
     while True:
         bound = threshold(f)
         small = np.abs(g).max() <= bound
         gap_excess = None
-        if not (failed or stalled) and (small or n_iter < max_iter):
+        # where the rule holds the step is for the gap check: made even when
+        # interrupted, so that a converged point is still recognised
+        going = n_iter < max_iter and not interrupted
+        if not (failed or stalled) and (small or going):
             p = step(theta, g, small)
             slope = g @ p
             if small:
@@ -326,11 +339,12 @@ def _newton(objective, theta0, step, threshold, max_iter, report):
             small=small,
             gap_excess=gap_excess,
             spent=n_iter >= max_iter,
+            interrupted=interrupted,
         )
         if verdict is not None:
             break
         if gap_excess is not None:
-            report(n_iter, f, g, note=gap_excess)
+            report(n_iter, theta, f, g, note=gap_excess)
         if slope >= 0:
             p, slope = -g, -(g @ g)
         accepted = _backtrack(objective.loss_grad, theta, f, p, slope, eps)
@@ -342,7 +356,7 @@ def _newton(objective, theta0, step, threshold, max_iter, report):
         theta = theta + length * p
         stalled = stalls.update(f, f_new, np.abs(g_new).max())
         f, g = f_new, g_new
-        report(n_iter, f, g)
+        interrupted = bool(report(n_iter, theta, f, g))
     return theta, f, g, n_iter, *verdict
 
 
@@ -389,6 +403,7 @@ def newton_orthant(objective, theta0, *, threshold, max_iter, max_cg, report):
     pg = pseudo_gradient(theta, g, weight)
     stalls = _StallMonitor(eps, np.abs(pg).max())
     previous = None
+    interrupted = False
     while True:
         small = np.abs(pg).max() <= threshold(f)
         verdict = _verdict(
@@ -397,6 +412,7 @@ def newton_orthant(objective, theta0, *, threshold, max_iter, max_cg, report):
             small=small,
             gap_excess=None,
             spent=n_iter >= max_iter,
+            interrupted=interrupted,
         )
         if verdict is not None:
             break
@@ -416,7 +432,7 @@ def newton_orthant(objective, theta0, *, threshold, max_iter, max_cg, report):
         pg = pseudo_gradient(theta, g, weight)
         stalled = stalls.update(f, f_new, np.abs(pg).max())
         f = f_new
-        report(n_iter, f, pg)
+        interrupted = bool(report(n_iter, theta, f, pg))
     return theta, f, g, n_iter, *verdict
 
 

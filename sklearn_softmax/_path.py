@@ -21,15 +21,23 @@ not depend on ``C``: they are computed once per training set.
 
 import time
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from ._objective import separates
+from ._objective import reported_parameters, separates
 from ._penalty import Penalty
 from ._precondition import DataStatistics
-from ._solver import SolveResult, SolverSettings, choose_solver, solve
+from ._solver import IterationHook, SolveResult, SolverSettings, choose_solver, solve
 from ._targets import prepare_rows
 
-__all__ = ["FitOptions", "PathPoint", "fit_path", "fit_summary", "rotation_pays"]
+__all__ = [
+    "FitOptions",
+    "PathHooks",
+    "PathPoint",
+    "fit_path",
+    "fit_summary",
+    "model_attributes",
+    "rotation_pays",
+]
 
 # The rotation's covariance pass costs n d^2 multiply-adds, an evaluation
 # 2 n d K: rotate only where that is at most two evaluations.
@@ -70,6 +78,55 @@ class PathPoint(NamedTuple):
     penalty: Penalty
     result: SolveResult
     separated: bool
+
+
+class PathHooks(Protocol):
+    """What :func:`fit_path` tells about its fits (scikit-learn's callbacks).
+
+    ``begin(penalty)`` is called before the solve of each penalty and returns
+    the solve's ``on_iterate`` (an :class:`~sklearn_softmax._solver.IterationHook`,
+    or None); ``end(point)`` after it, with its :class:`PathPoint`.
+    """
+
+    def begin(self, penalty: Penalty) -> IterationHook:
+        """A penalty's solve starts; its per-iteration hook, or None."""
+
+    def end(self, point: "PathPoint") -> None:
+        """A penalty's solve ended at ``point``."""
+
+
+def model_attributes(data, W, b, *, centred, reported=None):
+    """The fitted attributes of solver parameters ``(W, b)``, and their float64 form.
+
+    ``classes_``, ``coef_`` and ``intercept_`` in ``data``'s dtype, reported
+    as the estimators report them (:func:`reported_parameters`: centred gauge
+    where ``centred``, binary log-odds); the one conversion of a fit's model
+    and of every iterate a callback is shown.  ``reported``, a float64
+    ``(coef, intercept)`` already in that form, is taken as it is (bit for
+    bit) instead.  Returns ``(attributes, (coef, intercept))``, the pair in
+    float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_softmax._blocks import FitInput, RowBlocks
+    >>> X, y = np.array([[0.0], [1.0]]), np.array([0, 1])
+    >>> data = FitInput(RowBlocks.whole(X, y, np.ones(2)), np.array([0, 1]), 2, 1,
+    ...                 np.dtype(np.float32))
+    >>> attributes, _ = model_attributes(data, np.array([[-1.0], [1.0]]), None,
+    ...                                  centred=True)
+    >>> attributes["coef_"], attributes["intercept_"]
+    (array([[2.]], dtype=float32), array([0.], dtype=float32))
+    """
+    if reported is None:
+        reported = reported_parameters(W, b, center=centred)
+    coef, intercept = reported
+    attributes = {
+        "classes_": data.classes,
+        "coef_": coef.astype(data.dtype),
+        "intercept_": intercept.astype(data.dtype),
+    }
+    return attributes, (coef, intercept)
 
 
 def rotation_pays(n_classes, n_features, *, n_samples, l1_ratio, solver):
@@ -121,7 +178,7 @@ def fit_summary(penalty, result, seconds):
     )
 
 
-def fit_path(data, penalties, options, *, start=None, min_classes=2):
+def fit_path(data, penalties, options, *, start=None, min_classes=2, hooks=None):
     """Fit each penalty of ``penalties`` in turn, each from the previous solution.
 
     Parameters
@@ -182,8 +239,9 @@ def fit_path(data, penalties, options, *, start=None, min_classes=2):
             blocks, stats, total=total, dtype=data.dtype, solver=solver
         )
         theta0 = objective.initial() if model is None else objective.pack(*model)
+        on_iterate = None if hooks is None else hooks.begin(penalty)
         settings = SolverSettings(
-            solver, options.tol, options.max_iter, options.verbose
+            solver, options.tol, options.max_iter, options.verbose, on_iterate
         )
         started = time.perf_counter()
         result = solve(objective, theta0, settings)
@@ -203,5 +261,7 @@ def fit_path(data, penalties, options, *, start=None, min_classes=2):
             and separates(blocks, result.W, result.b)
         )
         points.append(PathPoint(penalty, result, bool(separated)))
+        if hooks is not None:
+            hooks.end(points[-1])
         model = (result.W, result.b)
     return points

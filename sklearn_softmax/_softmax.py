@@ -15,8 +15,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._blocks import HOST, input_backend, registered_backend
-from ._objective import full_parameters, reported_parameters
-from ._path import FitOptions, fit_path
+from ._callbacks import CallbackSupport, PathReporter, open_fit_task
+from ._objective import full_parameters
+from ._path import FitOptions, fit_path, model_attributes
 from ._penalty import Penalty
 from ._solver import SOLVERS
 from ._xp import ARRAY_API_SUPPORTED, to_host
@@ -24,7 +25,7 @@ from ._xp import ARRAY_API_SUPPORTED, to_host
 __all__ = ["SoftmaxRegression"]
 
 
-class SoftmaxRegression(ClassifierMixin, BaseEstimator):
+class SoftmaxRegression(ClassifierMixin, CallbackSupport, BaseEstimator):
     """Softmax (multinomial logistic) regression fitted to the exact optimum.
 
     Minimises the weighted mean cross-entropy of the softmax of ``X @ W.T + b``
@@ -264,6 +265,16 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         penalty.check_solver(self.solver)
         backend = backend_for(X)
         data = backend.fit_input(self, X, y, sample_weight, classes)
+        # scikit-learn's callbacks (>= 1.9): one subtask per iteration
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        task = open_fit_task(
+            self, max_subtasks=self.max_iter, X=X, y=y, metadata=metadata
+        )
+        hooks = None
+        if task is not None:
+            hooks = PathReporter(
+                self, task, data, X, y, metadata, backend.finish_fit, self.max_iter
+            )
         start = None
         if (
             self.warm_start
@@ -275,7 +286,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             # (dense, also after sparsify())
             coef = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
             start = full_parameters(to_host(coef), to_host(self.intercept_))
-        (point,) = fit_path(data, [penalty], self._fit_options(), start=start)
+        (point,) = fit_path(
+            data, [penalty], self._fit_options(), start=start, hooks=hooks
+        )
         message = fit_diagnosis(point)
         if message is not None:
             warn_at_caller(message, ConvergenceWarning)
@@ -286,22 +299,30 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self._set_model(data, point, reported)
         self.n_iter_ = iteration_count(point.result.n_iter)
         backend.finish_fit(self, X, y)
+        if task is not None:
+            # the fitted estimator itself is the task's model
+            task.call_on_fit_task_end(
+                estimator=self,
+                X=X,
+                y=y,
+                metadata=metadata,
+                reconstruction_attributes={},
+            )
         return self
 
     def _set_model(self, data, point, reported=None):
         """Set ``classes_``, ``coef_`` and ``intercept_`` (in ``X``'s dtype) of
         a path point; return the float64 ``(coef, intercept)`` as reported
-        (:func:`reported_parameters`, or ``reported`` where given: the model
-        a warm start began from, when no step was taken)."""
-        if reported is None:
-            reported = reported_parameters(
-                point.result.W, point.result.b, center=point.penalty.centred
-            )
-        coef, intercept = reported
-        self.classes_ = data.classes
-        self.coef_ = coef.astype(data.dtype)
-        self.intercept_ = intercept.astype(data.dtype)
-        return coef, intercept
+        (:func:`~sklearn_softmax._path.model_attributes`, the conversion the
+        callbacks' iterates get too; or ``reported`` where given: the model a
+        warm start began from, when no step was taken)."""
+        result = point.result
+        attributes, reported = model_attributes(
+            data, result.W, result.b, centred=point.penalty.centred, reported=reported
+        )
+        for name, value in attributes.items():
+            setattr(self, name, value)
+        return reported
 
     # -- coefficient storage ---------------------------------------------------
     def sparsify(self):
@@ -511,6 +532,13 @@ def _not_converged(result, name, penalty):
     """The ConvergenceWarning's text for an unconverged :class:`SolveResult`,
     with the clauses that apply to ``penalty`` only (the L1 part's KKT
     residual, ``C=inf``'s missing optimum)."""
+    if result.reason == "callback":
+        return (
+            f"{name} did not converge: a callback stopped the fit after "
+            f"{result.n_iter} iterations, before the gradient's max-norm "
+            f"{result.grad_max:.3g} met {result.threshold:.3g} = tol * min(1, "
+            f"sqrt(loss)) with tol={result.tol:g}. The model is that iteration's."
+        )
     if result.reason == "max_iter":
         why = "Increase max_iter"
     elif result.tol == 0:

@@ -15,18 +15,22 @@ words the warning.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from . import _lbfgs, _newton
 from ._blocks import single_threaded_blas
 from ._lbfgs import default_history
-from ._newton import conjugate_gradient
+from ._newton import CALLBACK_STOP, conjugate_gradient
 from ._objective import SmoothObjective
 
 __all__ = [
+    "CALLBACK_STOP",
     "SOLVERS",
+    "IterationHook",
     "SolveResult",
     "SolverSettings",
     "choose_solver",
@@ -37,6 +41,7 @@ __all__ = [
     "minimize_lbfgs",
     "minimize_newton_cg",
     "minimize_newton_exact",
+    "report_iterate",
     "solve",
     "stop_threshold",
 ]
@@ -71,12 +76,54 @@ _LBFGS_RESTARTS = 2
 _BOUNDED_RESTARTS = 20
 
 
+class IterationHook(Protocol):
+    """What a solve tells about each iterate, and how it may be asked to stop.
+
+    ``settings.on_iterate`` (:class:`SolverSettings`), when not None, is called
+    by every solver loop once per completed iteration, with the iterate:
+
+    - ``model`` is a callable without arguments returning the iterate's model
+      parameters ``(W, b)`` (``objective.unpack(theta)``; ``b`` None without
+      intercepts).  Call it during the hook only: the loop may move on.
+      It is lazy, so a hook that does not need the model costs no conversion;
+    - the return value is True to ask the solve to stop at this iterate.  The
+      loop then ends there (unless the rule also holds at it: then it
+      converged) and :func:`solve` returns it with ``converged=False``,
+      ``reason="callback"`` and ``message`` :data:`CALLBACK_STOP`.
+
+    A loop calls it through :func:`report_iterate`, which costs nothing when
+    no hook is set.  The calls are at most ``max_iter``: one per iteration
+    counted in ``n_iter``.
+    """
+
+    def __call__(self, model: Callable[[], tuple]) -> bool:
+        """Report one iterate; True asks the solve to stop there."""
+
+
+def report_iterate(on_iterate, objective, theta):
+    """Hand the iterate ``theta`` to ``on_iterate``; whether it asks to stop.
+
+    The one call a solver loop makes per completed iteration (after counting
+    it); free (no conversion, no call) when ``on_iterate`` is None.  See
+    :class:`IterationHook`.
+
+    Examples
+    --------
+    >>> report_iterate(None, None, None)
+    False
+    """
+    if on_iterate is None:
+        return False
+    return bool(on_iterate(lambda: objective.unpack(theta)))
+
+
 @dataclass
 class SolveResult:
     """What a solve returns: the point, its model parameters and the diagnosis.
 
     ``reason`` is None when ``converged``, else ``"max_iter"`` (the budget ran
-    out) or ``"stalled"`` (no further decrease before the rule held).
+    out), ``"stalled"`` (no further decrease before the rule held) or
+    ``"callback"`` (a callback asked to stop; :class:`IterationHook`).
     """
 
     W: np.ndarray
@@ -159,8 +206,11 @@ class _LbfgsMonitor:
     tol: float
     verbose: int = 0
     stall_tol: float = None
+    on_iterate: object = None  # the IterationHook, or None
     n_iter: int = 0
     stopped: bool = False  # the rule held at an iterate
+    interrupted: bool = False  # on_iterate asked to stop (the rule did not hold)
+    x: np.ndarray = None  # the iterate where on_iterate asked to stop
     rounding_level: bool = False  # the run ended at the float32 rounding level
     f: float = None  # the objective and gradient at the last iterate
     g: np.ndarray = None
@@ -182,7 +232,8 @@ class _LbfgsMonitor:
         return self.objective.loss_grad(theta)
 
     def at_iterate(self, theta, f, g):
-        """Count the iterate and check the rule; True: stop (converged)."""
+        """Count the iterate, check the rule, report it; True: stop (converged,
+        or ``on_iterate`` asked to: ``interrupted``)."""
         self.n_iter += 1
         self.searching = 0
         self.f, self.g = f, g
@@ -193,7 +244,9 @@ class _LbfgsMonitor:
         if self.stall_tol is not None and not self.stopped:
             if _meets_rule(optimality, f, self.stall_tol):
                 self.rounding = (theta.copy(), f, g)
-        return self.stopped
+        if report_iterate(self.on_iterate, self.objective, theta):
+            self.interrupted, self.x = not self.stopped, theta
+        return self.stopped or self.interrupted
 
     def stalled_at_rounding_level(self, res):
         """Whether a run that stopped early (``res``) did so at the rounding level."""
@@ -224,7 +277,12 @@ def _restarted_runs(monitor, theta, f, max_iter, restarts, history):
             bounds=monitor.objective.bounds,
             eps=float(np.finfo(monitor.objective.dtype).eps),
         )
-        done = monitor.rounding_level or monitor.stopped or monitor.n_iter >= max_iter
+        done = (
+            monitor.rounding_level
+            or monitor.stopped
+            or monitor.interrupted
+            or monitor.n_iter >= max_iter
+        )
         if done or monitor.stalled_at_rounding_level(res):
             return res, n_restarts
         improved = res.fun < f
@@ -235,7 +293,15 @@ def _restarted_runs(monitor, theta, f, max_iter, restarts, history):
 
 
 def minimize_lbfgs(
-    objective, theta0, *, tol, max_iter, verbose=0, history=None, stall_tol=None
+    objective,
+    theta0,
+    *,
+    tol,
+    max_iter,
+    verbose=0,
+    history=None,
+    stall_tol=None,
+    on_iterate=None,
 ):
     """Minimise ``objective`` with L-BFGS until the gradient rule holds.
 
@@ -260,16 +326,18 @@ def minimize_lbfgs(
         L-BFGS memory (pairs kept); default :func:`default_history`.
     stall_tol : float, default=None
         The rule a stalled run is judged by (see above); None: ``tol``.
+    on_iterate : IterationHook, default=None
+        Told every iterate; it may stop the run there.
 
     Returns
     -------
     SolveResult
     """
-    monitor = _LbfgsMonitor(objective, tol, verbose, stall_tol)
+    monitor = _LbfgsMonitor(objective, tol, verbose, stall_tol, on_iterate)
     if history is None:
         history = default_history(theta0.size)
     restarts = _LBFGS_RESTARTS if objective.bounds is None else _BOUNDED_RESTARTS
-    x, message, n_restarts = theta0, "converged at start", 0
+    x, message, n_restarts, extra = theta0, "converged at start", 0, {}
     # Both BLAS pools (numpy's and scipy's) at one thread: parallelism comes
     # from our row blocks, and two pools interleaving contend for the cores.
     with single_threaded_blas(), objective.blocks:
@@ -282,7 +350,10 @@ def minimize_lbfgs(
             res, n_restarts = _restarted_runs(
                 monitor, theta0, f, max_iter, restarts, history
             )
-            if monitor.rounding_level:
+            if monitor.interrupted:  # at the iterate it was told
+                x, f, g, message = monitor.x, monitor.f, monitor.g, CALLBACK_STOP
+                extra = dict(converged=False, reason="callback")
+            elif monitor.rounding_level:
                 # the rule at stall_tol is what holds
                 (x, f, g), tol = monitor.rounding, stall_tol
                 message = "converged (float32 rounding level reached)"
@@ -295,20 +366,27 @@ def minimize_lbfgs(
                 else:
                     f, g = objective.loss_grad(x)
     return _result(
-        objective, x, f, g, monitor.n_iter, tol, message, n_restarts=n_restarts
+        objective, x, f, g, monitor.n_iter, tol, message, n_restarts=n_restarts, **extra
     )
 
 
-def _minimize_newton(objective, theta0, method, tol, max_iter, verbose, **options):
+def _minimize_newton(
+    objective, theta0, method, tol, max_iter, verbose, on_iterate, **options
+):
     """Run the Newton loop ``method`` (``_newton``) under the rule; a SolveResult."""
+    asked = []  # whether on_iterate asked to stop
 
-    def report(n_iter, f, g, note=None):
-        if not verbose:
-            return
-        if note is None:
+    def report(n_iter, theta, f, g, note=None):
+        if note is not None:  # the gradient met the rule, the loop goes on: why
+            if verbose:
+                print(f"{'':11}{note}: another Newton step")
+            return False
+        if verbose:
             _progress(n_iter, f, g, objective.n_passes, tol)
-        else:  # the loop goes on although the gradient met the rule: say why
-            print(f"{'':11}{note}: another Newton step")
+        if report_iterate(on_iterate, objective, theta):
+            asked.append(n_iter)
+            return True
+        return False
 
     with single_threaded_blas(), objective.blocks:
         theta, f, g, n_iter, converged, message = method(
@@ -319,25 +397,40 @@ def _minimize_newton(objective, theta0, method, tol, max_iter, verbose, **option
             report=report,
             **options,
         )
-    return _result(objective, theta, f, g, n_iter, tol, message, converged)
+    result = _result(objective, theta, f, g, n_iter, tol, message, converged)
+    if asked and not result.converged:
+        result.reason = "callback"
+    return result
 
 
-def minimize_newton_cg(objective, theta0, *, tol, max_iter, verbose=0, max_cg=200):
+def minimize_newton_cg(
+    objective, theta0, *, tol, max_iter, verbose=0, max_cg=200, on_iterate=None
+):
     """Minimise ``objective`` by truncated Newton-CG until the rule holds.
 
     The rule of :func:`minimize_lbfgs` plus Newton's own check of the gap
     (the method: :func:`~sklearn_softmax._newton.newton_cg`); ``tol``,
-    ``max_iter``, ``verbose`` as :class:`SolverSettings`, ``max_cg`` the CG
-    steps per Newton step at most.  Returns a :class:`SolveResult`.
+    ``max_iter``, ``verbose``, ``on_iterate`` as :class:`SolverSettings`,
+    ``max_cg`` the CG steps per Newton step at most.  Returns a
+    :class:`SolveResult`.
     """
     orthant = getattr(objective, "l1_weight", None) is not None
     method = _newton.newton_orthant if orthant else _newton.newton_cg
     return _minimize_newton(
-        objective, theta0, method, tol, max_iter, verbose, max_cg=max_cg
+        objective,
+        theta0,
+        method,
+        tol,
+        max_iter,
+        verbose,
+        on_iterate,
+        max_cg=max_cg,
     )
 
 
-def minimize_newton_exact(objective, theta0, *, tol, max_iter, verbose=0):
+def minimize_newton_exact(
+    objective, theta0, *, tol, max_iter, verbose=0, on_iterate=None
+):
     """Minimise ``objective`` by Newton on its exact Hessian until the rule holds.
 
     As :func:`minimize_newton_cg`, with each Newton system solved whole by
@@ -345,7 +438,7 @@ def minimize_newton_exact(objective, theta0, *, tol, max_iter, verbose=0):
     an ``ExactHessianObjective``.  Returns a :class:`SolveResult`.
     """
     return _minimize_newton(
-        objective, theta0, _newton.newton_exact, tol, max_iter, verbose
+        objective, theta0, _newton.newton_exact, tol, max_iter, verbose, on_iterate
     )
 
 
@@ -424,12 +517,16 @@ class SolverSettings:
     verbose : int, default=0
         > 0 prints the objective, the gradient's max-norm and the rule's
         threshold every iteration.
+    on_iterate : IterationHook or None, default=None
+        Told every iterate, by every solver; it may stop the solve there
+        (scikit-learn's callbacks use it).  None costs nothing.
     """
 
     solver: str
     tol: float
     max_iter: int
     verbose: int = 0
+    on_iterate: IterationHook = None
 
     def __post_init__(self):
         if self.solver not in SOLVERS:
@@ -453,6 +550,8 @@ def _polish(objective, result, budget, note):
     polished = minimize_newton_cg(objective, theta, **budget)
     polished.n_iter += result.n_iter
     polished.n_restarts = result.n_restarts
+    if polished.reason == "callback":  # the iterate the callback was told
+        return polished
     if polished.converged:
         polished.message += f" ({note})"
         return polished
@@ -471,7 +570,7 @@ def solve(objective, theta0, settings):
     theta0 : ndarray
         The start.
     settings : SolverSettings
-        The solver, ``tol``, ``max_iter`` and ``verbose``.
+        The solver, ``tol``, ``max_iter``, ``verbose`` and ``on_iterate``.
 
     Returns
     -------
@@ -488,7 +587,12 @@ def solve(objective, theta0, settings):
     if solver != "lbfgs" and objective.bounds is not None:
         raise ValueError(f"solver={solver!r} cannot handle bounds.")
     tol = effective_tol(settings.tol, objective.dtype)
-    budget = dict(tol=tol, max_iter=settings.max_iter, verbose=settings.verbose)
+    budget = dict(
+        tol=tol,
+        max_iter=settings.max_iter,
+        verbose=settings.verbose,
+        on_iterate=settings.on_iterate,
+    )
     if solver == "newton-cg":
         result = minimize_newton_cg(objective, theta0, **budget)
     elif solver == "newton-cholesky":
@@ -497,15 +601,17 @@ def solve(objective, theta0, settings):
         float32 = np.dtype(objective.dtype) == np.float32
         stall_tol = max(tol, _FLOAT32_LBFGS_STALL_TOL) if float32 else None
         result = minimize_lbfgs(objective, theta0, stall_tol=stall_tol, **budget)
-        if result.tol > tol and isinstance(objective, SmoothObjective):
+        stopped = result.reason == "callback"
+        rounding = result.tol > tol and not stopped
+        if rounding and isinstance(objective, SmoothObjective):
             note = "Newton-CG after L-BFGS's rounding level"
             result = _polish(objective, result, budget, note)
-        spare = result.n_iter < settings.max_iter
+        spare = result.n_iter < settings.max_iter and not stopped
         if not result.converged and spare and objective.bounds is not None:
             note = "orthant Newton after L-BFGS-B stalled"
             result = _polish(objective.orthant(), result, budget, note)
     result.solver = solver
-    if not result.converged:
+    if not result.converged and result.reason is None:
         stopped_early = result.n_iter < settings.max_iter
         result.reason = "stalled" if stopped_early else "max_iter"
     return result

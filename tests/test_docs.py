@@ -93,14 +93,26 @@ def _shell_commands():
 
 
 def _missing_modules(code):
-    """Top-level modules ``code`` imports that are not installed (extras)."""
+    """Modules ``code`` imports that are not installed (extras), by their full
+    name (``sklearn.callback`` is missing below scikit-learn 1.9); ``rich``
+    where ``code`` draws a ``ProgressBar`` (scikit-learn's optional dependency)."""
     names = set()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return sorted(name for name in names if find_spec(name) is None)
+            names.add(node.module)
+    if "ProgressBar(" in code:
+        names.add("rich")
+    return sorted(name for name in names if not _installed(name))
+
+
+def _installed(name):
+    """Whether module ``name`` (dotted: its parents too) can be imported."""
+    try:
+        return find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 def _rst_snippets():
@@ -110,7 +122,9 @@ def _rst_snippets():
             rel = path.relative_to(ROOT).as_posix()
             missing = _missing_modules(code)
             # e.g. the Dask and ONNX pages in an environment without those extras
-            marks = pytest.mark.skip(reason=f"needs {', '.join(missing)}, an extra")
+            marks = pytest.mark.skip(
+                reason=f"needs {', '.join(missing)} (an extra, or a newer scikit-learn)"
+            )
             params.append(
                 pytest.param(
                     code, f"{rel}[{j}]", id=f"{rel}-{j}", marks=marks if missing else ()

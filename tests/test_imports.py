@@ -19,6 +19,7 @@ LAYERS = [
     {"_solver"},  # minimisers
     {"_penalty"},  # (C, l1_ratio) and its rules: objective, solver, gauge
     {"_path"},  # the fit: prepared rows, statistics, one solve per penalty
+    {"_callbacks"},  # scikit-learn's callback API: tasks of a fit's iterations
     {"_softmax"},  # the estimator
     {"_cv"},  # the cross-validated estimator
     {"dask", "onnx", "_device", "_host", "__main__"},  # wings
