@@ -69,6 +69,13 @@ _FLOAT32_LBFGS_STALL_TOL = 1e-4
 # taken as the stall it would end in (each failed one costs up to 20).
 _ROUNDING_SEARCH = 3
 
+# The orthant Newton finishes a stalled split L-BFGS-B run (see solve) only
+# near the rule (KKT residual within this factor of the threshold; 5-9 where
+# the split stalls at tol=1e-10 on digits), and for this many steps at most:
+# it is a finish, not a solver for a run that stalled far from the optimum.
+_FINISH_RANGE = 1e3
+_FINISH_ITER = 50
+
 # Fresh L-BFGS runs after a stall of the line search (see minimize_lbfgs).
 _LBFGS_RESTARTS = 2
 # With bounds (the L1 split) a stall is common while the active set settles,
@@ -607,9 +614,12 @@ def solve(objective, theta0, settings):
             note = "Newton-CG after L-BFGS's rounding level"
             result = _polish(objective, result, budget, note)
         spare = result.n_iter < settings.max_iter and not stopped
-        if not result.converged and spare and objective.bounds is not None:
+        near = result.grad_max <= _FINISH_RANGE * result.threshold
+        if not result.converged and spare and near and objective.bounds is not None:
             note = "orthant Newton after L-BFGS-B stalled"
-            result = _polish(objective.orthant(), result, budget, note)
+            finish = dict(budget, max_iter=result.n_iter + _FINISH_ITER)
+            finish["max_iter"] = min(finish["max_iter"], settings.max_iter)
+            result = _polish(objective.orthant(), result, finish, note)
     result.solver = solver
     if not result.converged and result.reason is None:
         stopped_early = result.n_iter < settings.max_iter
