@@ -21,7 +21,7 @@ LAYERS = [
     {"_path"},  # the fit: prepared rows, statistics, one solve per penalty
     {"_softmax"},  # the estimator
     {"_cv"},  # the cross-validated estimator
-    {"dask", "onnx", "_device", "_host", "__main__"},  # wings
+    {"dask", "onnx", "inference", "_device", "_host", "__main__"},  # wings
     {"__init__"},  # wiring
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
