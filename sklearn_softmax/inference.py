@@ -61,6 +61,9 @@ COV_TYPES = ("nonrobust", "HC0", "cluster")
 # A Newton step from the model's coefficients longer than this many standard
 # errors means the model is not the optimum of the data passed: warn.
 _MAX_STEP_IN_SE = 0.05
+# Elements of the per-chunk products of predict_proba_interval: enough rows
+# for a matrix-matrix product even with 10^4 contrasts.
+_INTERVAL_CHUNK = 1 << 23
 
 
 # -- results -------------------------------------------------------------------
@@ -475,7 +478,7 @@ def coef_inference(
             UserWarning,
             stacklevel=2,
         )
-    r = _class_index(model.classes_, reference)
+    r = _class_index(fit.classes, reference)
     order = np.array([r] + [k for k in range(fit.n_classes) if k != r])
     others = order[1:]
     params = fit.contrasts(order)
@@ -494,12 +497,12 @@ def coef_inference(
         cov = H_inv @ meat @ H_inv
         cov = (cov + cov.T) / 2.0
     result = InferenceResult(
-        params=params.reshape(fit.n_classes - 1, -1),
+        params=params,
         cov=cov,
         cov_type=cov_type,
-        classes=model.classes_[others],
-        reference=model.classes_[r],
-        feature_names=_feature_names(model, fit.d),
+        classes=fit.classes[others],
+        reference=fit.classes[r],
+        feature_names=fit.feature_names,
         n_obs=float(fit.sample_weight.sum()),
         C=fit.C,
     )
@@ -578,7 +581,8 @@ def predict_proba_interval(model, result, X, alpha=0.05):
     cov4 = cov4.reshape(d1, -1)
     lower = np.empty((n, K))
     upper = np.empty((n, K))
-    rows = max(1, CHUNK_ELEMENTS // max(n_contrasts * n_contrasts * d1, 1))
+    # rows per chunk: X1 @ cov4 of at most _INTERVAL_CHUNK elements (64 MB)
+    rows = max(1, _INTERVAL_CHUNK // (n_contrasts * n_contrasts * d1))
     for a in range(0, n, rows):
         X1 = _design_rows(X, a, a + rows, result._has_intercept)
         logp = np.empty((X1.shape[0], K))
@@ -638,9 +642,9 @@ def likelihood_ratio_test(
     Raises
     ------
     ValueError
-        If a model is penalised (a finite ``C``), if the models differ in
-        classes or in the settings that define the loss (``class_weight``,
-        ``label_smoothing``), or if ``restricted`` does not have fewer
+        If a model is penalised (a finite ``C``) or has ``class_weight`` or
+        ``label_smoothing`` (its loss is then no log-likelihood), if the
+        models differ in classes, or if ``restricted`` does not have fewer
         parameters.
 
     See Also
@@ -671,15 +675,19 @@ def likelihood_ratio_test(
                 "maximum-likelihood fits. Refit both models with C=np.inf, or use "
                 "coef_inference(...).wald_test for penalised fits."
             )
-    if not np.array_equal(full.classes_, restricted.classes_):
+    classes = to_host(full.classes_)
+    if not np.array_equal(classes, to_host(restricted.classes_)):
         raise ValueError(
             "The models have different classes: "
-            f"{full.classes_.tolist()} and {restricted.classes_.tolist()}."
+            f"{classes.tolist()} and {to_host(restricted.classes_).tolist()}."
         )
-    for setting in ("class_weight", "label_smoothing"):
-        if getattr(full, setting) != getattr(restricted, setting):
+    for name, model in (("full", full), ("restricted", restricted)):
+        if model.class_weight is not None or model.label_smoothing > 0:
             raise ValueError(
-                f"The models differ in {setting}: they do not fit the same loss."
+                f"The {name} model has class_weight or label_smoothing: its loss "
+                "is not a log-likelihood, and the likelihood-ratio statistic has "
+                "no chi-squared law. Use coef_inference(..., cov_type='HC0')"
+                ".wald_test instead."
             )
     names_full = getattr(full, "feature_names_in_", None)
     names_restricted = getattr(restricted, "feature_names_in_", None)
@@ -692,7 +700,7 @@ def likelihood_ratio_test(
             )
     n_full = full.n_features_in_ + int(full.fit_intercept)
     n_restricted = restricted.n_features_in_ + int(restricted.fit_intercept)
-    df = (len(full.classes_) - 1) * (n_full - n_restricted)
+    df = (len(classes) - 1) * (n_full - n_restricted)
     if df <= 0:
         raise ValueError(
             f"The restricted model must have fewer parameters per class than the "
@@ -734,7 +742,6 @@ class _FitData:
         self.C = float(penalty.C)
         self.W, self.b = _model_parameters(model)
         self.fit_intercept = bool(model.fit_intercept)
-        self.feature_names = getattr(model, "feature_names_in_", None)
         y_shape = np.shape(y)
         soft = len(y_shape) == 2 and y_shape[1] > 1
         if len(y_shape) == 2 and y_shape[1] == 1:
@@ -749,7 +756,8 @@ class _FitData:
             y_numeric=soft,
             reset=False,
         )
-        K = len(model.classes_)
+        self.classes = to_host(model.classes_)
+        K = len(self.classes)
         if soft and y.shape[1] != K:
             raise ValueError(
                 f"y holds probability rows of {y.shape[1]} classes; the model has "
@@ -760,7 +768,7 @@ class _FitData:
         )
         blocks, total = prepare_rows(
             RowBlocks.whole(X, y, self.sample_weight),
-            model.classes_,
+            self.classes,
             label_smoothing=model.label_smoothing,
             class_weight=model.class_weight,
         )
@@ -769,6 +777,7 @@ class _FitData:
         self.s = block.weight * total  # s_i = sample_weight_i * class weight_i
         self.n_classes = K
         self.d = X.shape[1]
+        self.feature_names = _feature_names(model, self.d)
         self.groups = None
         if groups is not None:
             groups = column_or_1d(groups)
@@ -1014,10 +1023,7 @@ def _collinear_columns(fit):
         if values[0] > d1 * np.finfo(np.float64).eps * values[-1]:
             return []
         null = vectors[:, 0]
-    names = [f"x{j}" for j in range(fit.d)]
-    if fit.feature_names is not None:
-        names = [str(name) for name in fit.feature_names]
-    names += ["intercept"]
+    names = [str(name) for name in fit.feature_names] + ["intercept"]
     return [names[j] for j in np.flatnonzero(np.abs(null) > 1e-3 * np.abs(null).max())]
 
 

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from numpy.testing import assert_allclose
 from scipy import stats
 from sklearn.exceptions import NotFittedError
@@ -18,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 
 from sklearn_softmax import SoftmaxRegression, SoftmaxRegressionCV
 from sklearn_softmax._loss import loss_gradient
+from sklearn_softmax._xp import ARRAY_API_SUPPORTED
 from sklearn_softmax.inference import (
     InferenceResult,
     coef_inference,
@@ -609,3 +611,18 @@ def test_dask_input_is_refused_with_advice(fitted):
     X, y, model = fitted
     with pytest.raises(TypeError, match=r"compute\(\)"):
         coef_inference(model, da.from_array(X, chunks=50), y)
+
+
+@pytest.mark.skipif(not ARRAY_API_SUPPORTED, reason="needs array-API dispatch")
+def test_array_api_input_is_refused_with_advice(fitted):
+    xp = pytest.importorskip("array_api_strict")
+    X, y, _ = fitted
+    with sklearn.config_context(array_api_dispatch=True):
+        model = SoftmaxRegression(C=1.0).fit(xp.asarray(X), xp.asarray(y))
+        with pytest.raises(TypeError, match="NumPy"):
+            coef_inference(model, xp.asarray(X), xp.asarray(y))
+    # the device-fitted model itself is fine with the rows on the host
+    res = coef_inference(model, X, y)
+    assert res.classes.tolist() == [1, 2]
+    lower, upper = predict_proba_interval(model, res, X[:3])
+    assert np.all(lower <= upper)
