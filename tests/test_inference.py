@@ -152,6 +152,7 @@ def test_frequency_weights_equal_repeated_rows(cov_type):
     counts = np.random.default_rng(1).integers(0, 4, size=len(y))
     rows = np.repeat(np.arange(len(y)), counts)
     groups = np.arange(len(y)) % 9
+    cluster = cov_type == "cluster"
     model = SoftmaxRegression(C=np.inf, **TIGHT).fit(X, y, sample_weight=counts)
     weighted = coef_inference(
         model,
@@ -159,26 +160,20 @@ def test_frequency_weights_equal_repeated_rows(cov_type):
         y,
         sample_weight=counts,
         cov_type=cov_type,
-        groups=groups if cov_type == "cluster" else None,
+        groups=groups if cluster else None,
     )
-    repeated = coef_inference(
-        model,
-        X[rows],
-        y[rows],
-        cov_type=cov_type,
-        groups=groups[rows] if cov_type == "cluster" else None,
-    )
+
+    def on_repeated_rows(model):
+        groups_rows = groups[rows] if cluster else None
+        return coef_inference(
+            model, X[rows], y[rows], cov_type=cov_type, groups=groups_rows
+        )
+
+    repeated = on_repeated_rows(model)
     assert weighted.n_obs == repeated.n_obs == counts.sum()
     assert_allclose(weighted.cov, repeated.cov, rtol=1e-10, atol=1e-14)
     # and a fit on the repeated rows reaches the same optimum and errors
-    refit = SoftmaxRegression(C=np.inf, **TIGHT).fit(X[rows], y[rows])
-    again = coef_inference(
-        refit,
-        X[rows],
-        y[rows],
-        cov_type=cov_type,
-        groups=groups[rows] if cov_type == "cluster" else None,
-    )
+    again = on_repeated_rows(SoftmaxRegression(C=np.inf, **TIGHT).fit(X[rows], y[rows]))
     assert_allclose(again.bse, weighted.bse, rtol=1e-6)
 
 
