@@ -25,7 +25,12 @@ from numpydoc import validate
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "docs" / "conf.py"
 # The modules of the API reference (docs/api.rst).
-MODULES = ["sklearn_softmax", "sklearn_softmax.metrics", "sklearn_softmax.onnx"]
+MODULES = [
+    "sklearn_softmax",
+    "sklearn_softmax.metrics",
+    "sklearn_softmax.onnx",
+    "sklearn_softmax.inference",
+]
 
 
 def conf_settings(path=CONF):

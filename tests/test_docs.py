@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import sklearn_softmax
+import sklearn_softmax.inference
 import sklearn_softmax.metrics
 from sklearn_softmax.__main__ import main as demo_main
 
@@ -230,6 +231,7 @@ def _autosummary_names(text):
     [
         (sklearn_softmax, "sklearn_softmax"),
         (sklearn_softmax.metrics, "sklearn_softmax.metrics"),
+        (sklearn_softmax.inference, "sklearn_softmax.inference"),
     ],
 )
 def test_api_reference_lists_every_public_object(module, prefix):

@@ -22,7 +22,7 @@ LAYERS = [
     {"_callbacks"},  # scikit-learn's callback API: tasks of a fit's iterations
     {"_softmax"},  # the estimator
     {"_cv"},  # the cross-validated estimator
-    {"dask", "onnx", "_device", "_host", "__main__"},  # wings
+    {"dask", "onnx", "inference", "_device", "_host", "__main__"},  # wings
     {"__init__"},  # wiring
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
