@@ -513,7 +513,8 @@ def _check_seen(y_true, classes, metric):
     class its training fold missed is what the user must be told about, with
     the fix.
     """
-    y = np.asarray(y_true)
+    # device labels (array-API inputs) come to the host for this set check
+    y = np.asarray(to_host(y_true) if is_device_array(y_true) else y_true)
     if y.ndim != 1:
         return  # soft targets: their columns are checked by the metric
     try:
