@@ -459,7 +459,7 @@ def test_stall_at_the_rounding_level_is_no_warning():
         ({"Cs": []}, "Cs must be"),
         ({"l1_ratios": [0.5, 2.0]}, "l1_ratios must be"),
         ({"l1_ratios": []}, "l1_ratios must be"),
-        ({"solver": "newton-cg", "l1_ratios": [0.5]}, "newton-cg"),
+        ({"solver": "newton-cholesky", "l1_ratios": [0.5]}, "newton-cholesky"),
         ({"Cs": 0}, "Cs"),
     ],
 )
