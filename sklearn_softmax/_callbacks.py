@@ -22,6 +22,7 @@ __all__ = [
     "CallbackSupport",
     "IterationReporter",
     "PathReporter",
+    "close_fit_task",
     "open_fit_task",
 ]
 
@@ -49,6 +50,21 @@ def open_fit_task(estimator, *, max_subtasks, X, y, metadata, sequential=True):
     )
     task.call_on_fit_task_begin(estimator=estimator, X=X, y=y, metadata=metadata)
     return task
+
+
+def close_fit_task(task, estimator, *, X, y, metadata):
+    """End the fit's root task opened by :func:`open_fit_task` (None: nothing).
+
+    The fitted estimator itself is the task's model: no reconstruction.
+    """
+    if task is not None:
+        task.call_on_fit_task_end(
+            estimator=estimator,
+            X=X,
+            y=y,
+            metadata=metadata,
+            reconstruction_attributes={},
+        )
 
 
 class PathReporter:

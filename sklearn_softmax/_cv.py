@@ -28,7 +28,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, check_is_fitted
 
-from ._callbacks import PathReporter, open_fit_task
+from ._callbacks import PathReporter, close_fit_task, open_fit_task
 from ._objective import full_parameters
 from ._path import fit_path
 from ._penalty import Penalty
@@ -439,15 +439,7 @@ n_features + fit_intercept)
             self.coef_ = coef.astype(data.dtype)
             self.intercept_ = intercept.astype(data.dtype)
         backend.finish_fit(self, X, y)
-        if task is not None:
-            # the fitted estimator itself is the task's model
-            task.call_on_fit_task_end(
-                estimator=self,
-                X=X,
-                y=y,
-                metadata=metadata,
-                reconstruction_attributes={},
-            )
+        close_fit_task(task, self, X=X, y=y, metadata=metadata)
         return self
 
     def _class_weight_dict(self, data):

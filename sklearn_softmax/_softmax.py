@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._blocks import HOST, input_backend, registered_backend
-from ._callbacks import CallbackSupport, PathReporter, open_fit_task
+from ._callbacks import CallbackSupport, PathReporter, close_fit_task, open_fit_task
 from ._objective import full_parameters
 from ._path import FitOptions, fit_path, model_attributes
 from ._penalty import Penalty
@@ -299,15 +299,7 @@ class SoftmaxRegression(ClassifierMixin, CallbackSupport, BaseEstimator):
         self._set_model(data, point, reported)
         self.n_iter_ = iteration_count(point.result.n_iter)
         backend.finish_fit(self, X, y)
-        if task is not None:
-            # the fitted estimator itself is the task's model
-            task.call_on_fit_task_end(
-                estimator=self,
-                X=X,
-                y=y,
-                metadata=metadata,
-                reconstruction_attributes={},
-            )
+        close_fit_task(task, self, X=X, y=y, metadata=metadata)
         return self
 
     def _set_model(self, data, point, reported=None):
